@@ -1,1 +1,398 @@
-//! placeholder
+//! Textbird's settings: one typed tree with defaults, read in layers — built-in defaults,
+//! then `textbird.toml`, then `TEXTBIRD_SECTION__KEY` environment variables, then command-line
+//! flags (applied by the binary). Secrets are wrapped so they never print. Depends on no other
+//! Textbird crate.
+
+mod secret;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+pub use secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+/// Everything an operator can set.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub smpp_server: SmppServerSettings,
+    pub database: DatabaseSettings,
+    pub simulator: SimulatorSettings,
+    pub connectors: Vec<ConnectorSettings>,
+    pub routes: Vec<RouteSettings>,
+    pub webhooks: WebhookSettings,
+    pub messages: MessageSettings,
+    pub rates: RateSettings,
+    pub dispatcher: DispatcherSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), max_body_bytes: 4 * 1024 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmppServerSettings {
+    /// Address the customer-facing SMPP server listens on.
+    pub listen: String,
+}
+
+impl Default for SmppServerSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:2775".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://...` switches to PostgreSQL; unset means SQLite in `data_dir`.
+    pub url: Option<Secret>,
+    /// Where the SQLite file lives.
+    pub data_dir: PathBuf,
+    /// `full` fsyncs every (batched) commit; `normal` survives process crashes but may lose
+    /// the last commits on power loss.
+    pub sqlite_synchronous: String,
+    /// Connections for reads.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            data_dir: PathBuf::from("./data"),
+            sqlite_synchronous: "full".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The SQLite file used when no URL is set.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("textbird.db")
+    }
+}
+
+/// The built-in simulated carrier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorSettings {
+    /// Time to answer a submission, in milliseconds.
+    pub submit_latency_ms: u64,
+    /// Time from submission to the delivery report, in milliseconds.
+    pub delivery_delay_ms: u64,
+    /// Relative weights of the final outcomes.
+    pub delivered: f64,
+    pub undelivered: f64,
+    pub expired: f64,
+    pub rejected: f64,
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self {
+            submit_latency_ms: 0,
+            delivery_delay_ms: 200,
+            delivered: 1.0,
+            undelivered: 0.0,
+            expired: 0.0,
+            rejected: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectorKind {
+    Simulator,
+    Smpp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindMode {
+    Transceiver,
+    TransmitterReceiver,
+}
+
+/// One carrier connection (`[[connectors]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSettings {
+    pub name: String,
+    pub kind: ConnectorKind,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default)]
+    pub system_id: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub system_type: String,
+    #[serde(default = "default_bind")]
+    pub bind: BindMode,
+    /// Outstanding submissions at once.
+    #[serde(default = "default_window")]
+    pub window: u32,
+    /// Messages per second, 0 = unlimited.
+    #[serde(default)]
+    pub tps: u32,
+    #[serde(default = "default_enquire_link")]
+    pub enquire_link_secs: u64,
+}
+
+fn default_bind() -> BindMode {
+    BindMode::Transceiver
+}
+fn default_window() -> u32 {
+    10
+}
+fn default_enquire_link() -> u64 {
+    30
+}
+
+impl ConnectorSettings {
+    /// The connector that exists when none is configured.
+    pub fn default_simulator() -> Self {
+        Self {
+            name: "simulator".into(),
+            kind: ConnectorKind::Simulator,
+            host: String::new(),
+            port: 0,
+            system_id: String::new(),
+            password: Secret::default(),
+            system_type: String::new(),
+            bind: BindMode::Transceiver,
+            window: 1000,
+            tps: 0,
+            enquire_link_secs: 30,
+        }
+    }
+}
+
+/// Which connector carries which destinations (`[[routes]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    /// Destination prefix in digits without `+`; `""` matches everything.
+    #[serde(default)]
+    pub prefix: String,
+    pub connector: String,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Allow targets on loopback, private and link-local networks.
+    pub allow_private_networks: bool,
+    /// Per-attempt timeout in seconds.
+    pub timeout_secs: u64,
+    /// Deliveries in flight at once, across all endpoints.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { allow_private_networks: false, timeout_secs: 15, concurrency: 64 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptOutScope {
+    /// A STOP opts the number out of every message of the account.
+    Account,
+    /// A STOP opts the number out of messages from the number it was sent to.
+    Sender,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageSettings {
+    /// Validity when a send does not give one, in seconds.
+    pub default_validity_secs: u64,
+    pub opt_out_scope: OptOutScope,
+    /// Reply sent to HELP; empty sends none.
+    pub help_reply: String,
+    /// Recipients in one send request.
+    pub max_recipients: usize,
+    /// Body length in characters.
+    pub max_body_chars: usize,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        Self {
+            default_validity_secs: 48 * 3600,
+            opt_out_scope: OptOutScope::Account,
+            help_reply: "Reply STOP to opt out, START to opt back in.".into(),
+            max_recipients: 10_000,
+            max_body_chars: 1600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateSettings {
+    /// Price per part where no rate prefix matches.
+    pub default_price: String,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        Self { default_price: "0.0050".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatcherSettings {
+    /// Messages claimed per queue scan.
+    pub batch_size: u32,
+    /// How long a claimed message stays with its node before others may take it.
+    pub lease_secs: u64,
+    /// Attempts before a temporary failure becomes final.
+    pub max_attempts: u32,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        Self { batch_size: 500, lease_secs: 120, max_attempts: 10 }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `config` (if it exists, or must exist when `required`), then
+    /// `TEXTBIRD_SECTION__KEY` environment variables.
+    pub fn load(config: &Path, required: bool) -> Result<Self, ConfigError> {
+        if required && !config.exists() {
+            return Err(ConfigError(format!("{} does not exist", config.display())));
+        }
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(config))
+            .merge(Env::prefixed("TEXTBIRD_").filter(|k| k.as_str().contains("__")).split("__"));
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.fill_defaults();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// A simulator and a catch-all route exist when nothing else is configured.
+    pub fn fill_defaults(&mut self) {
+        if self.connectors.is_empty() {
+            self.connectors.push(ConnectorSettings::default_simulator());
+        }
+        if self.routes.is_empty() {
+            let connector = self.connectors[0].name.clone();
+            self.routes.push(RouteSettings { prefix: String::new(), connector, priority: 0 });
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for r in &self.routes {
+            if !self.connectors.iter().any(|c| c.name == r.connector) {
+                return Err(ConfigError(format!("route {:?} names unknown connector {:?}", r.prefix, r.connector)));
+            }
+        }
+        let mut names: Vec<&str> = self.connectors.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(ConfigError("two connectors share a name".into()));
+        }
+        let sim = &self.simulator;
+        let weights = [sim.delivered, sim.undelivered, sim.expired, sim.rejected];
+        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
+            return Err(ConfigError("simulator outcome ratios must be non-negative and not all zero".into()));
+        }
+        if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
+            return Err(ConfigError("database.sqlite_synchronous must be \"full\" or \"normal\"".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_layers_apply() {
+        let dir = std::env::temp_dir().join(format!("tbcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("textbird.toml");
+        std::fs::write(
+            &path,
+            r#"
+[http]
+listen = "127.0.0.1:9000"
+[[connectors]]
+name = "carrier-a"
+kind = "smpp"
+host = "127.0.0.1"
+port = 2776
+system_id = "user"
+password = "secret"
+system_type = ""
+bind = "transceiver"
+window = 10
+tps = 0
+enquire_link_secs = 30
+[[routes]]
+prefix = ""
+connector = "carrier-a"
+priority = 0
+[webhooks]
+allow_private_networks = true
+"#,
+        )
+        .unwrap();
+        let s = Settings::load(&path, true).unwrap();
+        assert_eq!(s.http.listen, "127.0.0.1:9000");
+        assert_eq!(s.connectors[0].kind, ConnectorKind::Smpp);
+        assert!(!format!("{s:?}").contains("secret"), "password must not print");
+        assert_eq!(s.connectors[0].password.expose(), "secret");
+        assert!(s.webhooks.allow_private_networks);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn defaults_give_a_simulator_and_catch_all_route() {
+        let s = Settings::load(Path::new("/nonexistent/textbird.toml"), false).unwrap();
+        assert_eq!(s.connectors[0].kind, ConnectorKind::Simulator);
+        assert_eq!(s.routes[0].prefix, "");
+        assert!(Settings::load(Path::new("/nonexistent/textbird.toml"), true).is_err());
+    }
+
+    #[test]
+    fn unknown_route_connector_is_an_error() {
+        let mut s = Settings::default();
+        s.routes.push(RouteSettings { prefix: "31".into(), connector: "nope".into(), priority: 0 });
+        s.fill_defaults();
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,1 +1,101 @@
-//! placeholder
+//! Textbird's background work: the dispatcher that leases due messages and hands them to
+//! connectors (with routing, throttles, windows and retries), the built-in simulated carrier,
+//! the handler for what carriers report back (delivery reports, inbound messages and their
+//! opt-out keywords), the webhook deliverer, and housekeeping. Everything here talks to the
+//! database only through `textbird-store`.
+
+mod carrier_events;
+mod connector;
+mod dispatcher;
+pub mod keywords;
+mod maintenance;
+mod router;
+mod simulator;
+mod status_sink;
+mod throttle;
+mod webhook_deliverer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use textbird_config::{ConnectorKind, Settings};
+use textbird_store::Store;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use carrier_events::CarrierEvent;
+pub use connector::{Connector, SubmitOutcome};
+pub use router::Router;
+pub use simulator::Simulator;
+pub use throttle::TokenBucket;
+
+/// Carrier reports waiting to be handled; connectors wait when it is full.
+const CARRIER_EVENT_QUEUE: usize = 65_536;
+
+/// The running background workers of one node.
+pub struct Engine {
+    events: mpsc::Sender<CarrierEvent>,
+    stop: watch::Sender<bool>,
+    dispatcher: JoinHandle<()>,
+    others: Vec<JoinHandle<()>>,
+    sink: status_sink::StatusSink,
+}
+
+/// Errors that keep the engine from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("connector {0:?}: kind \"smpp\" is not available in this build")]
+    UnsupportedConnector(String),
+}
+
+impl Engine {
+    /// Starts every worker. `node_id` names this node's leases.
+    pub fn start(store: Store, settings: &Settings, node_id: String) -> Result<Engine, EngineError> {
+        let (events_tx, events_rx) = mpsc::channel(CARRIER_EVENT_QUEUE);
+        let (stop, stop_rx) = watch::channel(false);
+        let sink = status_sink::StatusSink::spawn(store.clone());
+        let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
+        for c in &settings.connectors {
+            match c.kind {
+                ConnectorKind::Simulator => {
+                    connectors.push(Arc::new(Simulator::new(c.name.clone(), settings.simulator.clone(), events_tx.clone())));
+                }
+                ConnectorKind::Smpp => return Err(EngineError::UnsupportedConnector(c.name.clone())),
+            }
+        }
+        let router = Router::new(&settings.routes);
+        let dispatcher = dispatcher::Dispatcher::new(
+            store.clone(),
+            settings,
+            node_id,
+            router,
+            connectors,
+            sink.clone(),
+        )
+        .spawn(stop_rx.clone());
+        let others = vec![
+            tokio::spawn(carrier_events::run(store.clone(), settings.messages.clone(), events_rx, sink.clone())),
+            webhook_deliverer::spawn(store.clone(), &settings.webhooks, stop_rx.clone()),
+            tokio::spawn(maintenance::run(store, stop_rx)),
+        ];
+        Ok(Engine { events: events_tx, stop, dispatcher, others, sink })
+    }
+
+    /// Where connectors (and the simulator's inbound injection) report to.
+    pub fn carrier_events(&self) -> mpsc::Sender<CarrierEvent> {
+        self.events.clone()
+    }
+
+    /// Stops claiming new work, lets submissions in flight finish (up to `grace`), records
+    /// their outcomes, then stops the other workers.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, self.dispatcher).await.is_err() {
+            tracing::warn!("dispatcher did not finish in time; leased messages will be retried");
+        }
+        self.sink.flush().await;
+        for h in self.others {
+            h.abort();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! What carriers report back: delivery reports become status changes; inbound messages are
+//! stored for the account owning the destination number, with opt-out keywords applied.
+
+use textbird_config::{MessageSettings, OptOutScope};
+use textbird_store::{AcceptBatch, NewInbound, NewMessage, StatusChange, Store};
+use textbird_types::{Msisdn, Status, new_id, now_millis};
+use tokio::sync::mpsc;
+
+use crate::keywords::{self, Keyword};
+use crate::status_sink::StatusSink;
+
+/// An event from a connector.
+#[derive(Debug, Clone)]
+pub enum CarrierEvent {
+    /// A delivery report. `message_id` is set when the connector knows Textbird's id.
+    Report {
+        connector: String,
+        message_id: Option<String>,
+        carrier_id: String,
+        status: Status,
+        error_code: Option<String>,
+        detail: Option<String>,
+    },
+    /// A message from a handset to one of the accounts' numbers.
+    Inbound { connector: String, from: String, to: String, body: String },
+}
+
+pub(crate) async fn run(store: Store, settings: MessageSettings, mut rx: mpsc::Receiver<CarrierEvent>, sink: StatusSink) {
+    while let Some(event) = rx.recv().await {
+        match event {
+            CarrierEvent::Report { connector, message_id, carrier_id, status, error_code, detail } => {
+                let Some(id) = message_id else {
+                    metrics::counter!("textbird_orphan_reports_total").increment(1);
+                    tracing::warn!(connector = %connector, carrier_id = %carrier_id, "delivery report for an unknown message");
+                    continue;
+                };
+                let mut c = StatusChange::new(id, status, now_millis());
+                c.carrier_id = Some(carrier_id);
+                c.error_code = error_code;
+                c.detail = detail;
+                sink.push(c);
+            }
+            CarrierEvent::Inbound { connector, from, to, body } => {
+                // Inbound messages are independent of each other; one slow write must not
+                // hold up delivery reports.
+                let (store, settings) = (store.clone(), settings.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = receive(&store, &settings, connector, &from, &to, body).await {
+                        tracing::error!(error = %e, "cannot store inbound message");
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn receive(
+    store: &Store,
+    settings: &MessageSettings,
+    connector: String,
+    from: &str,
+    to: &str,
+    body: String,
+) -> Result<(), textbird_store::StoreError> {
+    let normalise = |n: &str| Msisdn::parse(n, None).map_or_else(|_| n.trim().to_owned(), Msisdn::into_string);
+    let (from, to) = (normalise(from), normalise(to));
+    let Some(account_id) = store.find_number_owner(&to).await? else {
+        metrics::counter!("textbird_inbound_unrouted_total").increment(1);
+        tracing::warn!(connector = %connector, "inbound message to a number no account owns");
+        return Ok(());
+    };
+    let keyword = keywords::classify(&body);
+    let opt_out_sender = match settings.opt_out_scope {
+        OptOutScope::Account => String::new(),
+        OptOutScope::Sender => to.clone(),
+    };
+    let now = now_millis();
+    store
+        .receive(NewInbound {
+            id: new_id(),
+            account_id: account_id.clone(),
+            from: from.clone(),
+            to: to.clone(),
+            body,
+            connector,
+            keyword: keyword.map(|k| k.as_str().to_owned()),
+            opt_out_sender,
+            created_at: now,
+        })
+        .await?;
+    if keyword == Some(Keyword::Help) && !settings.help_reply.is_empty() {
+        // The HELP answer is the operator's, so it is free for the account.
+        let analysis = textbird_sms::analyze(&settings.help_reply);
+        let message = NewMessage {
+            id: new_id(),
+            account_id: account_id.clone(),
+            batch_id: new_id(),
+            to: from,
+            sender: to,
+            body: settings.help_reply.clone(),
+            encoding: analysis.encoding.as_str().to_owned(),
+            parts: analysis.parts as i32,
+            price: 0,
+            status: Status::Queued,
+            client_ref: Some("help-reply".into()),
+            callback_url: None,
+            send_at: None,
+            valid_until: now + (settings.default_validity_secs * 1000) as i64,
+            created_at: now,
+        };
+        store.accept(AcceptBatch { account_id, debit: 0, messages: vec![message], idempotency: None }).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! The dispatcher: leases due messages from the queue, checks validity, routes each to the
+//! first connector that is up, and hands it to that connector's worker, which applies the
+//! window (outstanding submissions) and the throttle (messages per second). Outcomes go to
+//! the status sink; temporary failures come back to the queue with backoff.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use textbird_config::Settings;
+use textbird_store::{Claim, DispatchItem, StatusChange, Store};
+use textbird_types::{Status, now_millis};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::connector::{Connector, SubmitOutcome};
+use crate::router::Router;
+use crate::status_sink::StatusSink;
+use crate::throttle::TokenBucket;
+
+/// Longest sleep between queue scans when nothing wakes the dispatcher: the safety net for
+/// leases that expired and messages written by another process.
+const SAFETY_SCAN: Duration = Duration::from_secs(1);
+/// Retry delay when every connector for a destination is down.
+const ALL_DOWN_RETRY_MS: i64 = 5_000;
+/// How long a connector holds back after the carrier says it is throttling us.
+const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
+/// SMPP statuses that mean "slow down" rather than "failed".
+const THROTTLE_CODES: [&str; 2] = ["0x00000058", "0x00000014"];
+
+pub(crate) struct Dispatcher {
+    store: Store,
+    owner: String,
+    router: Router,
+    connectors: HashMap<String, Lane>,
+    sink: StatusSink,
+    batch_size: u32,
+    lease_ms: i64,
+    inflight: Arc<AtomicUsize>,
+    room: Arc<Notify>,
+    capacity: usize,
+}
+
+/// A connector and the queue feeding its worker.
+struct Lane {
+    connector: Arc<dyn Connector>,
+    queue: mpsc::Sender<DispatchItem>,
+}
+
+/// What a connector worker needs to report outcomes.
+#[derive(Clone)]
+struct Outcomes {
+    sink: StatusSink,
+    inflight: Arc<AtomicUsize>,
+    room: Arc<Notify>,
+    max_attempts: i32,
+}
+
+impl Outcomes {
+    fn done(&self, change: StatusChange) {
+        self.sink.push(change);
+        self.inflight.fetch_sub(1, Ordering::AcqRel);
+        self.room.notify_one();
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        store: Store,
+        settings: &Settings,
+        owner: String,
+        router: Router,
+        connectors: Vec<Arc<dyn Connector>>,
+        sink: StatusSink,
+    ) -> Self {
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let room = Arc::new(Notify::new());
+        let outcomes = Outcomes {
+            sink: sink.clone(),
+            inflight: inflight.clone(),
+            room: room.clone(),
+            max_attempts: settings.dispatcher.max_attempts as i32,
+        };
+        let mut capacity = 0;
+        let mut lanes = HashMap::new();
+        for c in connectors {
+            // Enough queued per connector to keep its window full for a couple of seconds,
+            // far less than a lease lasts.
+            let depth = (c.window() * 2 + c.tps() as usize * 2).max(16);
+            capacity += depth;
+            let (tx, rx) = mpsc::channel(depth);
+            tokio::spawn(connector_worker(c.clone(), rx, outcomes.clone()));
+            lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx });
+        }
+        Self {
+            store,
+            owner,
+            router,
+            connectors: lanes,
+            sink,
+            batch_size: settings.dispatcher.batch_size.max(1),
+            lease_ms: (settings.dispatcher.lease_secs.max(5) * 1000) as i64,
+            inflight,
+            room,
+            capacity,
+        }
+    }
+
+    pub(crate) fn spawn(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(self.run(stop))
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let signals = self.store.signals().clone();
+        while !*stop.borrow() {
+            let free = self.capacity.saturating_sub(self.inflight.load(Ordering::Acquire));
+            if free == 0 {
+                tokio::select! {
+                    () = self.room.notified() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let now = now_millis();
+            let claim = Claim {
+                owner: self.owner.clone(),
+                now,
+                lease_until: now + self.lease_ms,
+                limit: self.batch_size.min(free as u32),
+            };
+            let items = match self.store.claim_due(claim).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim due messages");
+                    tokio::time::sleep(SAFETY_SCAN).await;
+                    continue;
+                }
+            };
+            if items.is_empty() {
+                let wait = self.until_next_due().await;
+                tokio::select! {
+                    () = signals.messages_ready() => {}
+                    () = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            for item in items {
+                self.route(item, now).await;
+            }
+        }
+        // Let what is in flight finish so its outcome is recorded, not retried later.
+        while self.inflight.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.sink.flush().await;
+    }
+
+    async fn until_next_due(&self) -> Duration {
+        match self.store.next_due_at().await {
+            Ok(Some(at)) => Duration::from_millis((at - now_millis()).clamp(1, SAFETY_SCAN.as_millis() as i64) as u64),
+            _ => SAFETY_SCAN,
+        }
+    }
+
+    async fn route(&self, item: DispatchItem, now: i64) {
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        let finish = |change: StatusChange| {
+            self.sink.push(change);
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+        };
+        if now > item.valid_until {
+            let mut c = StatusChange::new(&item.id, Status::Expired, now);
+            c.detail = Some("validity period ended before submission".into());
+            return finish(c);
+        }
+        let digits = item.to.trim_start_matches('+').to_owned();
+        let mut any_route = false;
+        for name in self.router.candidates(&digits) {
+            any_route = true;
+            if let Some(lane) = self.connectors.get(name).filter(|l| l.connector.is_up()) {
+                if let Err(mpsc::error::SendError(item)) = lane.queue.send(item).await {
+                    let mut c = StatusChange::new(&item.id, Status::Queued, now);
+                    c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
+                    c.detail = Some("connector stopped".into());
+                    finish(c);
+                }
+                return;
+            }
+        }
+        let mut c = StatusChange::new(&item.id, Status::Failed, now);
+        if any_route {
+            c.status = Status::Queued;
+            c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
+            c.detail = Some("every connector for this destination is down".into());
+        } else {
+            c.error_code = Some("no_route".into());
+            c.detail = Some(format!("no route for destination prefix of {}", mask(&item.to)));
+        }
+        finish(c);
+    }
+}
+
+fn mask(number: &str) -> String {
+    let keep = number.len().min(4);
+    format!("{}…", &number[..keep])
+}
+
+/// Submits one connector's messages within its window and throttle.
+async fn connector_worker(connector: Arc<dyn Connector>, mut rx: mpsc::Receiver<DispatchItem>, out: Outcomes) {
+    let window = Arc::new(Semaphore::new(connector.window().max(1)));
+    let tps = connector.tps();
+    let bucket = Arc::new(Mutex::new((tps > 0).then(|| TokenBucket::new(tps, Instant::now()))));
+    let paused_until: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    while let Some(item) = rx.recv().await {
+        loop {
+            let now = Instant::now();
+            let pause = paused_until.lock().expect("poisoned").filter(|t| *t > now);
+            let wait = match pause {
+                Some(until) => Some(until - now),
+                None => bucket.lock().expect("poisoned").as_mut().and_then(|b| b.try_take(now).err()),
+            };
+            match wait {
+                Some(w) => tokio::time::sleep(w).await,
+                None => break,
+            }
+        }
+        let permit = window.clone().acquire_owned().await.expect("semaphore never closes");
+        let (connector, out, paused_until) = (connector.clone(), out.clone(), paused_until.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let outcome = connector.submit(&item).await;
+            drop(permit);
+            metrics::histogram!("textbird_submit_seconds", "connector" => connector.name().to_owned())
+                .record(started.elapsed().as_secs_f64());
+            let now = now_millis();
+            let change = match outcome {
+                SubmitOutcome::Accepted { carrier_id } => {
+                    metrics::histogram!("textbird_dispatch_latency_seconds").record((now - item.due_at).max(0) as f64 / 1000.0);
+                    let mut c = StatusChange::new(&item.id, Status::Submitted, now);
+                    c.connector = Some(connector.name().to_owned());
+                    c.carrier_id = Some(carrier_id);
+                    c
+                }
+                SubmitOutcome::Temporary { code, detail } => {
+                    if THROTTLE_CODES.contains(&code.as_str()) {
+                        *paused_until.lock().expect("poisoned") = Some(Instant::now() + THROTTLED_PAUSE);
+                    }
+                    temporary(&item, code, detail, now, out.max_attempts)
+                }
+                SubmitOutcome::Permanent { code, detail } => {
+                    let mut c = StatusChange::new(&item.id, Status::Rejected, now);
+                    c.connector = Some(connector.name().to_owned());
+                    c.error_code = Some(code);
+                    c.detail = Some(detail);
+                    c
+                }
+            };
+            out.done(change);
+        });
+    }
+}
+
+/// Back to the queue with exponential backoff and jitter, or `failed` after the last attempt.
+fn temporary(item: &DispatchItem, code: String, detail: String, now: i64, max_attempts: i32) -> StatusChange {
+    if item.attempts >= max_attempts {
+        let mut c = StatusChange::new(&item.id, Status::Failed, now);
+        c.error_code = Some(code);
+        c.detail = Some(format!("gave up after {} attempts: {detail}", item.attempts));
+        return c;
+    }
+    let base_ms = 1000_i64 << item.attempts.clamp(0, 8);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    let mut c = StatusChange::new(&item.id, Status::Queued, now);
+    c.retry_at = Some(now + (base_ms as f64 * jitter) as i64);
+    c.error_code = Some(code);
+    c.detail = Some(detail);
+    c
+}

@@ -1,0 +1,41 @@
+//! Housekeeping: gauges that need a query (messages by status, queue depth) and pruning of
+//! idempotency records past their 24 hours.
+
+use std::time::Duration;
+
+use textbird_store::Store;
+use textbird_types::now_millis;
+use tokio::sync::watch;
+
+const GAUGE_INTERVAL: Duration = Duration::from_secs(10);
+const PRUNE_EVERY: u32 = 360;
+/// Idempotency keys are kept at least this long.
+const IDEMPOTENCY_KEEP_MS: i64 = 25 * 3600 * 1000;
+
+pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
+    let mut tick = 0_u32;
+    loop {
+        if let Ok(counts) = store.count_by_status().await {
+            let mut depth = 0;
+            for (status, n) in counts {
+                if status == "queued" || status == "scheduled" {
+                    depth += n;
+                }
+                metrics::gauge!("textbird_messages", "status" => status).set(n as f64);
+            }
+            metrics::gauge!("textbird_queue_depth").set(depth as f64);
+        }
+        if tick % PRUNE_EVERY == 0 {
+            match store.prune(now_millis() - IDEMPOTENCY_KEEP_MS).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "pruned old idempotency keys"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning failed"),
+            }
+        }
+        tick = tick.wrapping_add(1);
+        tokio::select! {
+            () = tokio::time::sleep(GAUGE_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

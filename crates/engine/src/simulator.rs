@@ -1,0 +1,132 @@
+//! The built-in simulated carrier: accepts submissions after a configurable latency, reports
+//! delivery after a configurable delay with outcomes drawn by configured ratios, and takes
+//! injected inbound messages. It produces exactly the events a real carrier connection does.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::RngExt;
+use textbird_config::SimulatorSettings;
+use textbird_store::DispatchItem;
+use textbird_types::{Status, now_millis};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::carrier_events::CarrierEvent;
+use crate::connector::{Connector, SubmitOutcome};
+
+/// Reports waiting for their delivery time.
+const PENDING_REPORTS: usize = 1 << 20;
+
+pub struct Simulator {
+    name: String,
+    settings: SimulatorSettings,
+    next_id: AtomicU64,
+    reports: mpsc::Sender<(Instant, CarrierEvent)>,
+}
+
+impl Simulator {
+    pub fn new(name: String, settings: SimulatorSettings, events: mpsc::Sender<CarrierEvent>) -> Self {
+        let (reports, rx) = mpsc::channel(PENDING_REPORTS);
+        tokio::spawn(report_when_due(rx, events));
+        let seed = now_millis().unsigned_abs() << 20;
+        Self { name, settings, next_id: AtomicU64::new(seed), reports }
+    }
+
+    fn draw(&self) -> Status {
+        let s = &self.settings;
+        let total = s.delivered + s.undelivered + s.expired + s.rejected;
+        let mut x = rand::rng().random::<f64>() * total;
+        for (weight, status) in [
+            (s.delivered, Status::Delivered),
+            (s.undelivered, Status::Undelivered),
+            (s.expired, Status::Expired),
+            (s.rejected, Status::Rejected),
+        ] {
+            if x < weight {
+                return status;
+            }
+            x -= weight;
+        }
+        Status::Delivered
+    }
+}
+
+/// The delay is the same for every message, so reports come due in the order they were
+/// queued: a FIFO replaces a timer per message.
+async fn report_when_due(mut rx: mpsc::Receiver<(Instant, CarrierEvent)>, events: mpsc::Sender<CarrierEvent>) {
+    let mut pending: VecDeque<(Instant, CarrierEvent)> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(item) => pending.push_back(item),
+                None => return,
+            }
+        }
+        while let Ok(item) = rx.try_recv() {
+            pending.push_back(item);
+        }
+        let due = pending.front().map(|(at, _)| *at).expect("not empty");
+        tokio::select! {
+            () = tokio::time::sleep_until(due) => {
+                let now = Instant::now();
+                while pending.front().is_some_and(|(at, _)| *at <= now) {
+                    let (_, ev) = pending.pop_front().expect("checked");
+                    if events.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            item = rx.recv() => match item {
+                Some(item) => pending.push_back(item),
+                None if pending.is_empty() => return,
+                None => {}
+            },
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for Simulator {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn is_up(&self) -> bool {
+        true
+    }
+    fn window(&self) -> usize {
+        1000
+    }
+    fn tps(&self) -> u32 {
+        0
+    }
+
+    async fn submit(&self, item: &DispatchItem) -> SubmitOutcome {
+        if self.settings.submit_latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.settings.submit_latency_ms)).await;
+        }
+        let outcome = self.draw();
+        if outcome == Status::Rejected {
+            return SubmitOutcome::Permanent { code: "0x00000045".into(), detail: "simulated rejection (ESME_RSUBMITFAIL)".into() };
+        }
+        let carrier_id = format!("{:x}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (error_code, stat) = match outcome {
+            Status::Undelivered => (Some("001".to_owned()), "UNDELIV"),
+            Status::Expired => (Some("002".to_owned()), "EXPIRED"),
+            _ => (None, "DELIVRD"),
+        };
+        let report = CarrierEvent::Report {
+            connector: self.name.clone(),
+            message_id: Some(item.id.clone()),
+            carrier_id: carrier_id.clone(),
+            status: outcome,
+            error_code,
+            detail: Some(format!("stat:{stat}")),
+        };
+        let due = Instant::now() + Duration::from_millis(self.settings.delivery_delay_ms);
+        // A full report queue only delays the report; the submission itself succeeded.
+        let _ = self.reports.send((due, report)).await;
+        SubmitOutcome::Accepted { carrier_id }
+    }
+}

@@ -1,0 +1,331 @@
+//! Records as the store reads and writes them. Wire formats live in the front ends; these are
+//! the domain's own shapes.
+
+use textbird_types::Status;
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: String,
+    pub name: String,
+    pub balance: i64,
+    pub country: String,
+    pub timezone: String,
+    pub is_admin: bool,
+    pub username: String,
+    pub password_hash: String,
+    pub callback_secret: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub balance: i64,
+    pub country: String,
+    pub timezone: String,
+    pub is_admin: bool,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// Kinds of credential: `api_key`, `api_token`, `oauth_client`.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    /// What a request is looked up by: the SHA-256 of a key or token, or an OAuth client id.
+    pub lookup: String,
+    /// SHA-256 of an OAuth client secret.
+    pub secret_hash: Option<String>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    pub secret_hash: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rate {
+    pub prefix: String,
+    pub price: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OwnedNumber {
+    pub number: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OptOut {
+    pub phone: String,
+    pub sender: String,
+    pub created_at: i64,
+}
+
+/// Cursor pagination: items after `after` (by id), at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub account_id: String,
+    pub batch_id: String,
+    pub to: String,
+    pub sender: String,
+    pub body: String,
+    pub encoding: String,
+    pub parts: i32,
+    pub price: i64,
+    /// `Queued` or `Scheduled`.
+    pub status: Status,
+    pub client_ref: Option<String>,
+    pub callback_url: Option<String>,
+    pub send_at: Option<i64>,
+    pub valid_until: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub account_id: String,
+    pub credential_id: String,
+    pub key: String,
+    pub request_hash: String,
+    pub status_code: u16,
+    pub response: String,
+    pub created_at: i64,
+}
+
+/// One accepted request: all its messages are stored, or none.
+#[derive(Debug, Clone)]
+pub struct AcceptBatch {
+    pub account_id: String,
+    pub debit: i64,
+    pub messages: Vec<NewMessage>,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    Stored,
+    InsufficientBalance,
+    /// Another request already stored a response under this idempotency key.
+    IdempotencyTaken,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: String,
+    pub account_id: String,
+    pub batch_id: String,
+    pub to: String,
+    pub sender: String,
+    pub body: String,
+    pub encoding: String,
+    pub parts: i32,
+    pub price: i64,
+    pub status: String,
+    pub client_ref: Option<String>,
+    pub callback_url: Option<String>,
+    pub send_at: Option<i64>,
+    pub valid_until: i64,
+    pub attempts: i32,
+    pub connector: Option<String>,
+    pub carrier_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    pub possible_duplicate: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageEvent {
+    pub status: String,
+    pub detail: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub status: Option<String>,
+    pub to: Option<String>,
+    pub client_ref: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+}
+
+/// A change reported for a message. With `retry_at` the message goes back to the queue
+/// (status stays `queued`) instead of changing state.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub message_id: String,
+    pub status: Status,
+    pub at: i64,
+    pub connector: Option<String>,
+    pub carrier_id: Option<String>,
+    pub error_code: Option<String>,
+    pub detail: Option<String>,
+    pub retry_at: Option<i64>,
+}
+
+impl StatusChange {
+    pub fn new(message_id: impl Into<String>, status: Status, at: i64) -> Self {
+        Self {
+            message_id: message_id.into(),
+            status,
+            at,
+            connector: None,
+            carrier_id: None,
+            error_code: None,
+            detail: None,
+            retry_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub owner: String,
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: u32,
+}
+
+/// A leased message, with what a connector needs to send it.
+#[derive(Debug, Clone)]
+pub struct DispatchItem {
+    pub id: String,
+    pub account_id: String,
+    pub to: String,
+    pub sender: String,
+    pub body: String,
+    pub encoding: String,
+    pub parts: i32,
+    pub valid_until: i64,
+    pub attempts: i32,
+    pub possible_duplicate: bool,
+    /// When the message first became due: its `send_at`, or when it was accepted.
+    pub due_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInbound {
+    pub id: String,
+    pub account_id: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub connector: String,
+    /// `stop` / `start` / `help` when the body is such a keyword.
+    pub keyword: Option<String>,
+    /// Opt-out scope sender: `""` for the whole account.
+    pub opt_out_sender: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub connector: String,
+    pub keyword: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: String,
+    pub account_id: String,
+    pub url: String,
+    /// Event types, or `["*"]` for all.
+    pub events: Vec<String>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_until: Option<i64>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Webhook {
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.enabled && self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub id: String,
+    pub account_id: String,
+    pub webhook_id: Option<String>,
+    pub url: String,
+    pub event_type: String,
+    pub payload: String,
+    pub attempts: i32,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: Option<String>,
+    pub url: String,
+    pub event_type: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: i64,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryNext {
+    Succeeded,
+    RetryAt(i64),
+    /// Out of retries.
+    Dead,
+    /// The endpoint answered 410 Gone or kept failing: disable it.
+    DisableEndpoint(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub delivery_id: String,
+    pub account_id: String,
+    pub webhook_id: Option<String>,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub at: i64,
+    pub next: DeliveryNext,
+}

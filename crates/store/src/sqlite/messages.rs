@@ -1,0 +1,111 @@
+//! Reads of messages, their events and inbound messages.
+
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::SqliteStore;
+use super::rows::{self, INBOUND_COLUMNS, MESSAGE_COLUMNS, page_limit};
+use crate::model::{Inbound, Message, MessageEvent, MessageFilter, Page};
+use crate::StoreError;
+
+impl SqliteStore {
+    pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ? AND account_id = ?");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::message))
+    }
+
+    pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
+        let rows = sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = ? ORDER BY id")
+            .bind(message_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| MessageEvent { status: r.get(0), detail: r.get(1), created_at: r.get(2) }).collect())
+    }
+
+    /// Newest first; `page.after` is the last id of the previous page.
+    pub async fn list_messages(&self, account_id: &str, f: &MessageFilter, page: &Page) -> Result<Vec<Message>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = "));
+        qb.push_bind(account_id);
+        if let Some(after) = &page.after {
+            qb.push(" AND id < ").push_bind(after);
+        }
+        if let Some(s) = &f.status {
+            qb.push(" AND status = ").push_bind(s);
+        }
+        if let Some(to) = &f.to {
+            qb.push(" AND to_number = ").push_bind(to);
+        }
+        if let Some(r) = &f.client_ref {
+            qb.push(" AND client_ref = ").push_bind(r);
+        }
+        if let Some(t) = f.created_from {
+            qb.push(" AND created_at >= ").push_bind(t);
+        }
+        if let Some(t) = f.created_to {
+            qb.push(" AND created_at < ").push_bind(t);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(page_limit(page.limit));
+        Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message).collect())
+    }
+
+    pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = "));
+        qb.push_bind(account_id);
+        if let Some(after) = &page.after {
+            qb.push(" AND id < ").push_bind(after);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(page_limit(page.limit));
+        Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::inbound).collect())
+    }
+
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT status, count(*) FROM messages GROUP BY status").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// When the next queued or scheduled message becomes due, for the dispatcher's timer.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM messages WHERE status = 'queued' \
+             UNION ALL SELECT min(next_attempt_at) FROM messages WHERE status = 'scheduled')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get(0))
+    }
+
+    pub async fn find_idempotency(
+        &self,
+        account_id: &str,
+        credential_id: &str,
+        key: &str,
+    ) -> Result<Option<crate::IdempotencyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_hash, status_code, response, created_at FROM idempotency_keys \
+             WHERE account_id = ? AND credential_id = ? AND key = ?",
+        )
+        .bind(account_id)
+        .bind(credential_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| crate::IdempotencyRecord {
+            account_id: account_id.to_owned(),
+            credential_id: credential_id.to_owned(),
+            key: key.to_owned(),
+            request_hash: r.get(0),
+            status_code: r.get::<i64, _>(1) as u16,
+            response: r.get(2),
+            created_at: r.get(3),
+        }))
+    }
+
+    pub async fn prune(&self, before: i64) -> Result<u64, StoreError> {
+        let a = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(a)
+    }
+}

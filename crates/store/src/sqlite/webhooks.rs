@@ -1,0 +1,134 @@
+//! Webhook endpoints, their deliveries and attempts (reads and configuration writes; the
+//! outbox itself is written by the batching writer).
+
+use sqlx::{Row, SqlitePool};
+
+use super::SqliteStore;
+use super::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, page_limit};
+use crate::model::{Attempt, Delivery, Page, Webhook};
+use crate::StoreError;
+
+pub(super) async fn load_all(pool: &SqlitePool) -> Result<Vec<Webhook>, StoreError> {
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?.iter().map(rows::webhook).collect())
+}
+
+impl SqliteStore {
+    pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, account_id, url, events, secret, previous_secret, previous_until, enabled, \
+             disabled_reason, failing_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&w.id)
+        .bind(&w.account_id)
+        .bind(&w.url)
+        .bind(w.events.join(","))
+        .bind(&w.secret)
+        .bind(&w.previous_secret)
+        .bind(w.previous_until)
+        .bind(w.enabled)
+        .bind(&w.disabled_reason)
+        .bind(w.failing_since)
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(&self.pool)
+        .await?;
+        self.webhooks.upsert(w);
+        Ok(())
+    }
+
+    pub async fn find_webhook(&self, account_id: &str, id: &str) -> Result<Option<Webhook>, StoreError> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ? AND account_id = ?");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::webhook))
+    }
+
+    pub async fn list_webhooks(&self, account_id: &str) -> Result<Vec<Webhook>, StoreError> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? ORDER BY id");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(&self.pool).await?.iter().map(rows::webhook).collect())
+    }
+
+    pub async fn update_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE webhooks SET url = ?, events = ?, secret = ?, previous_secret = ?, previous_until = ?, \
+             enabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND account_id = ?",
+        )
+        .bind(&w.url)
+        .bind(w.events.join(","))
+        .bind(&w.secret)
+        .bind(&w.previous_secret)
+        .bind(w.previous_until)
+        .bind(w.enabled)
+        .bind(&w.disabled_reason)
+        .bind(w.failing_since)
+        .bind(w.updated_at)
+        .bind(&w.id)
+        .bind(&w.account_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() > 0 {
+            self.webhooks.upsert(w);
+        }
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn delete_webhook(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        self.webhooks.remove(account_id, id);
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn list_deliveries(&self, account_id: &str, webhook_id: Option<&str>, page: &Page) -> Result<Vec<Delivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = ? AND (? IS NULL OR webhook_id = ?) \
+             AND id < ? ORDER BY id DESC LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(webhook_id)
+            .bind(webhook_id)
+            .bind(page.after.as_deref().unwrap_or("\u{10ffff}"))
+            .bind(page_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(rows::delivery).collect())
+    }
+
+    pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status_code, error, duration_ms, created_at FROM webhook_attempts \
+             WHERE delivery_id = ? AND account_id = ? ORDER BY id",
+        )
+        .bind(delivery_id)
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Attempt { status_code: r.get(0), error: r.get(1), duration_ms: r.get(2), created_at: r.get(3) })
+            .collect())
+    }
+
+    pub async fn signing_secrets(&self, account_id: &str, webhook_id: Option<&str>, now: i64) -> Result<Vec<String>, StoreError> {
+        let Some(id) = webhook_id else {
+            let row = sqlx::query("SELECT callback_secret FROM accounts WHERE id = ?")
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            return Ok(row.map(|r| r.get(0)).into_iter().collect());
+        };
+        let Some(w) = self.find_webhook(account_id, id).await? else {
+            return Ok(Vec::new());
+        };
+        let mut secrets = vec![w.secret];
+        if let (Some(prev), Some(until)) = (w.previous_secret, w.previous_until)
+            && until > now
+        {
+            secrets.push(prev);
+        }
+        Ok(secrets)
+    }
+}

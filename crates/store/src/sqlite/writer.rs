@@ -1,0 +1,191 @@
+//! The single writer: every hot-path write of this node goes through one task that drains
+//! whatever requests are waiting and commits them in one transaction (group commit), so the
+//! cost of a commit (and its fsync) is shared by the whole batch.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::batch;
+use crate::model::{AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange};
+use crate::webhook_cache::WebhookCache;
+use crate::{Signals, StoreError};
+
+/// Requests waiting for the writer; senders wait (backpressure) when it is full.
+const QUEUE_DEPTH: usize = 8192;
+/// Requests folded into one transaction at most.
+const MAX_BATCH_OPS: usize = 1024;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+pub(crate) enum Op {
+    Accept(AcceptBatch, Reply<AcceptOutcome>),
+    Status(Vec<StatusChange>, Reply<usize>),
+    Claim(Claim, Reply<Vec<DispatchItem>>),
+    Cancel { account_id: String, message_id: String, now: i64, reply: Reply<bool> },
+    Receive(NewInbound, Reply<()>),
+    Attempts(Vec<AttemptResult>, Reply<()>),
+    ClaimDeliveries { now: i64, lease_until: i64, limit: u32, reply: Reply<Vec<DeliveryJob>> },
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Op>,
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is shutting down".into())
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: SqliteConnection, webhooks: WebhookCache, signals: Signals) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(run(conn, rx, webhooks, signals));
+        Self { tx }
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    pub(crate) async fn accept(&self, batch: AcceptBatch) -> Result<AcceptOutcome, StoreError> {
+        self.call(|r| Op::Accept(batch, r)).await
+    }
+    pub(crate) async fn apply_status(&self, changes: Vec<StatusChange>) -> Result<usize, StoreError> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        self.call(|r| Op::Status(changes, r)).await
+    }
+    pub(crate) async fn claim_due(&self, claim: Claim) -> Result<Vec<DispatchItem>, StoreError> {
+        self.call(|r| Op::Claim(claim, r)).await
+    }
+    pub(crate) async fn cancel(&self, account_id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
+        let (account_id, message_id) = (account_id.to_owned(), message_id.to_owned());
+        self.call(|reply| Op::Cancel { account_id, message_id, now, reply }).await
+    }
+    pub(crate) async fn receive(&self, inbound: NewInbound) -> Result<(), StoreError> {
+        self.call(|r| Op::Receive(inbound, r)).await
+    }
+    pub(crate) async fn record_attempts(&self, results: Vec<AttemptResult>) -> Result<(), StoreError> {
+        self.call(|r| Op::Attempts(results, r)).await
+    }
+    pub(crate) async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+        self.call(|reply| Op::ClaimDeliveries { now, lease_until, limit, reply }).await
+    }
+
+    /// Lets queued writes finish, then stops the writer.
+    pub(crate) async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Op::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, webhooks: WebhookCache, signals: Signals) {
+    let mut ops = Vec::with_capacity(MAX_BATCH_OPS);
+    while let Some(first) = rx.recv().await {
+        ops.push(first);
+        while ops.len() < MAX_BATCH_OPS {
+            match rx.try_recv() {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let shutdown = ops.iter().position(|o| matches!(o, Op::Shutdown(_)));
+        let mut stop = None;
+        if let Some(i) = shutdown {
+            if let Op::Shutdown(done) = ops.remove(i) {
+                stop = Some(done);
+            }
+        }
+        if !ops.is_empty() {
+            let started = Instant::now();
+            let n = ops.len();
+            commit_batch(&mut conn, std::mem::take(&mut ops), &webhooks, &signals).await;
+            metrics::histogram!("textbird_store_batch_ops").record(n as f64);
+            metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        }
+        if let Some(done) = stop {
+            let _ = conn.close().await;
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Runs the whole batch in one transaction. If the transaction fails, each request is retried
+/// alone so one bad request cannot fail its neighbours.
+async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, webhooks: &WebhookCache, signals: &Signals) {
+    if ops.len() > 1 {
+        match batch::run_all(conn, &ops, webhooks, signals).await {
+            Ok(replies) => {
+                deliver(ops, replies);
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one"),
+        }
+    }
+    for op in ops {
+        let single = [op];
+        let result = batch::run_all(conn, &single, webhooks, signals).await;
+        let [op] = single;
+        match result {
+            Ok(replies) => deliver(vec![op], replies),
+            Err(e) => {
+                if e.is_unavailable() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                fail(op, &e);
+            }
+        }
+    }
+}
+
+/// One result per op, in op order.
+pub(crate) enum Done {
+    Accept(AcceptOutcome),
+    Status(usize),
+    Claim(Vec<DispatchItem>),
+    Cancel(bool),
+    Unit,
+    Deliveries(Vec<DeliveryJob>),
+}
+
+fn deliver(ops: Vec<Op>, replies: Vec<Done>) {
+    for (op, done) in ops.into_iter().zip(replies) {
+        match (op, done) {
+            (Op::Accept(_, r), Done::Accept(v)) => drop(r.send(Ok(v))),
+            (Op::Status(_, r), Done::Status(v)) => drop(r.send(Ok(v))),
+            (Op::Claim(_, r), Done::Claim(v)) => drop(r.send(Ok(v))),
+            (Op::Cancel { reply, .. }, Done::Cancel(v)) => drop(reply.send(Ok(v))),
+            (Op::Receive(_, r) | Op::Attempts(_, r), Done::Unit) => drop(r.send(Ok(()))),
+            (Op::ClaimDeliveries { reply, .. }, Done::Deliveries(v)) => drop(reply.send(Ok(v))),
+            _ => unreachable!("writer replies are produced in op order"),
+        }
+    }
+}
+
+fn fail(op: Op, e: &StoreError) {
+    let err = || {
+        if e.is_unavailable() {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Failed(e.to_string())
+        }
+    };
+    match op {
+        Op::Accept(_, r) => drop(r.send(Err(err()))),
+        Op::Status(_, r) => drop(r.send(Err(err()))),
+        Op::Claim(_, r) => drop(r.send(Err(err()))),
+        Op::Cancel { reply, .. } => drop(reply.send(Err(err()))),
+        Op::Receive(_, r) | Op::Attempts(_, r) => drop(r.send(Err(err()))),
+        Op::ClaimDeliveries { reply, .. } => drop(reply.send(Err(err()))),
+        Op::Shutdown(_) => {}
+    }
+}
