@@ -1,1 +1,59 @@
-//! placeholder
+//! Textbird's HTTP front end: the native `/v1` API (axum), its OpenAPI document and docs page,
+//! health and metrics endpoints. Handlers are thin: extract (auth, validated body,
+//! idempotency, pagination), call one `textbird-app` use case, map the result. Errors become
+//! RFC 9457 problem documents in one place (`error.rs`). Depends on `textbird-app`, never on
+//! the store.
+
+mod error;
+mod extract;
+mod metrics_layer;
+mod routes;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use textbird_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+use routes::SecurityAddon;
+
+pub use error::Problem;
+
+/// A request taking longer than this is answered 408 rather than held open.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Textbird API", description = "Send and receive SMS, track delivery, receive signed webhooks."),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "messages", description = "Outbound messages"),
+        (name = "inbound", description = "Inbound messages, numbers and opt-outs"),
+        (name = "webhooks", description = "Webhook endpoints and deliveries"),
+        (name = "account", description = "The caller's account"),
+    )
+)]
+struct ApiDoc;
+
+/// Renders the Prometheus text exposition for `/metrics`.
+pub type MetricsRender = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The whole HTTP application.
+pub fn router(app: App, metrics: MetricsRender) -> Router {
+    let max_body = app.settings().http.max_body_bytes;
+    let (api, openapi) = routes::v1(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(routes::system::router(metrics))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(metrics_layer::record))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(app)
+}

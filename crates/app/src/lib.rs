@@ -1,1 +1,78 @@
-//! placeholder
+//! Textbird's use cases: sending, reading and canceling messages, inbound messages, webhooks,
+//! accounts and their credentials, rates. Front ends (the HTTP API, its dialects, the SMPP
+//! server, the dashboard) call these and nothing below them; every call is scoped to the
+//! authenticated account. No wire formats here: results are domain values, errors are
+//! `AppError`, and each front end maps them once to its own format.
+
+mod accounts;
+mod auth;
+mod error;
+mod idempotency;
+mod inbound;
+mod messages;
+mod rates;
+mod secrets;
+mod send;
+mod webhooks;
+
+use std::sync::Arc;
+
+use textbird_config::Settings;
+use textbird_engine::CarrierEvent;
+use textbird_store::Store;
+use tokio::sync::mpsc;
+
+pub use accounts::{CreatedAccount, NewAccountRequest};
+pub use auth::Principal;
+pub use error::{AppError, FieldError};
+pub use idempotency::{IdempotencyKey, Replay};
+pub use inbound::InjectInbound;
+pub use messages::{MessageList, MessageQuery};
+pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
+pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
+pub use textbird_store::{
+    Account, Attempt, Delivery, Inbound, Message, MessageEvent, OptOut, OwnedNumber, Page, Webhook,
+};
+pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
+
+/// Everything a use case needs, shared by every front end of one node.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: Settings,
+    rates: RateTable,
+    carrier_events: Option<mpsc::Sender<CarrierEvent>>,
+    in_flight: idempotency::InFlight,
+}
+
+impl App {
+    /// `carrier_events` is where injected inbound messages go (the engine's channel); `None`
+    /// for command-line use without a running engine.
+    pub async fn new(store: Store, settings: Settings, carrier_events: Option<mpsc::Sender<CarrierEvent>>) -> Result<Self, AppError> {
+        let rates = RateTable::load(&store, &settings.rates.default_price).await?;
+        Ok(Self {
+            inner: Arc::new(Inner { store, settings, rates, carrier_events, in_flight: idempotency::InFlight::default() }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn rates(&self) -> &RateTable {
+        &self.inner.rates
+    }
+
+    /// Whether the database answers.
+    pub async fn healthy(&self) -> bool {
+        self.inner.store.ping().await.is_ok()
+    }
+}

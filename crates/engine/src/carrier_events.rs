@@ -38,6 +38,8 @@ pub(crate) async fn run(store: Store, settings: MessageSettings, mut rx: mpsc::R
                 c.carrier_id = Some(carrier_id);
                 c.error_code = error_code;
                 c.detail = detail;
+                // The carrier took the message: its own verdict is not refunded.
+                c.refund = false;
                 sink.push(c);
             }
             CarrierEvent::Inbound { connector, from, to, body } => {

@@ -228,6 +228,14 @@ async fn connector_worker(connector: Arc<dyn Connector>, mut rx: mpsc::Receiver<
             }
         }
         let permit = window.clone().acquire_owned().await.expect("semaphore never closes");
+        let now = now_millis();
+        if now > item.valid_until {
+            // It waited out its validity behind the throttle or the window.
+            let mut c = StatusChange::new(&item.id, Status::Expired, now);
+            c.detail = Some("validity period ended before submission".into());
+            out.done(c);
+            continue;
+        }
         let (connector, out, paused_until) = (connector.clone(), out.clone(), paused_until.clone());
         tokio::spawn(async move {
             let started = Instant::now();

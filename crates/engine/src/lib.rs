@@ -58,7 +58,13 @@ impl Engine {
         for c in &settings.connectors {
             match c.kind {
                 ConnectorKind::Simulator => {
-                    connectors.push(Arc::new(Simulator::new(c.name.clone(), settings.simulator.clone(), events_tx.clone())));
+                    connectors.push(Arc::new(Simulator::new(
+                        c.name.clone(),
+                        c.window as usize,
+                        c.tps,
+                        settings.simulator.clone(),
+                        events_tx.clone(),
+                    )));
                 }
                 ConnectorKind::Smpp => return Err(EngineError::UnsupportedConnector(c.name.clone())),
             }

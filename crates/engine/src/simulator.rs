@@ -21,17 +21,20 @@ const PENDING_REPORTS: usize = 1 << 20;
 
 pub struct Simulator {
     name: String,
+    window: usize,
+    tps: u32,
     settings: SimulatorSettings,
     next_id: AtomicU64,
     reports: mpsc::Sender<(Instant, CarrierEvent)>,
 }
 
 impl Simulator {
-    pub fn new(name: String, settings: SimulatorSettings, events: mpsc::Sender<CarrierEvent>) -> Self {
+    /// `window` and `tps` come from the connector's `[[connectors]]` entry.
+    pub fn new(name: String, window: usize, tps: u32, settings: SimulatorSettings, events: mpsc::Sender<CarrierEvent>) -> Self {
         let (reports, rx) = mpsc::channel(PENDING_REPORTS);
         tokio::spawn(report_when_due(rx, events));
         let seed = now_millis().unsigned_abs() << 20;
-        Self { name, settings, next_id: AtomicU64::new(seed), reports }
+        Self { name, window, tps, settings, next_id: AtomicU64::new(seed), reports }
     }
 
     fn draw(&self) -> Status {
@@ -96,10 +99,10 @@ impl Connector for Simulator {
         true
     }
     fn window(&self) -> usize {
-        1000
+        self.window
     }
     fn tps(&self) -> u32 {
-        0
+        self.tps
     }
 
     async fn submit(&self, item: &DispatchItem) -> SubmitOutcome {

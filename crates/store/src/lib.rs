@@ -105,6 +105,13 @@ impl Store {
     pub async fn find_credential(&self, lookup: &str, now: i64) -> Result<Option<Credential>, StoreError> {
         delegate!(self, s => s.find_credential(lookup, now).await)
     }
+    pub async fn find_principal(&self, lookup: &str, now: i64) -> Result<Option<(Credential, Account)>, StoreError> {
+        delegate!(self, s => s.find_principal(lookup, now).await)
+    }
+    /// Stores a response under an idempotency key unless one is there; false if one was.
+    pub async fn save_idempotency(&self, record: &IdempotencyRecord) -> Result<bool, StoreError> {
+        delegate!(self, s => s.save_idempotency(record).await)
+    }
     pub async fn adjust_balance(&self, account_id: &str, amount: i64, reason: &str) -> Result<i64, StoreError> {
         delegate!(self, s => s.adjust_balance(account_id, amount, reason).await)
     }
@@ -213,6 +220,9 @@ impl Store {
     }
     pub async fn list_deliveries(&self, account_id: &str, webhook_id: Option<&str>, page: &Page) -> Result<Vec<Delivery>, StoreError> {
         delegate!(self, s => s.list_deliveries(account_id, webhook_id, page).await)
+    }
+    pub async fn find_delivery(&self, account_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+        delegate!(self, s => s.find_delivery(account_id, id).await)
     }
     pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
         delegate!(self, s => s.list_attempts(account_id, delivery_id).await)

@@ -181,6 +181,10 @@ pub struct StatusChange {
     pub error_code: Option<String>,
     pub detail: Option<String>,
     pub retry_at: Option<i64>,
+    /// Whether reaching the new state returns the price to the account: by default for
+    /// states that mean the carrier never took the message; a carrier's own report of
+    /// expiry after submission is not refunded.
+    pub refund: bool,
 }
 
 impl StatusChange {
@@ -194,6 +198,7 @@ impl StatusChange {
             error_code: None,
             detail: None,
             retry_at: None,
+            refund: status.refunds(),
         }
     }
 }

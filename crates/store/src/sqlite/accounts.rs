@@ -91,6 +91,27 @@ impl SqliteStore {
         }))
     }
 
+    /// The live credential with this lookup value and the account it belongs to, in one read.
+    pub async fn find_principal(&self, lookup: &str, now: i64) -> Result<Option<(Credential, Account)>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, c.account_id, c.kind, c.secret_hash, c.expires_at, {} FROM credentials c \
+             JOIN accounts a ON a.id = c.account_id \
+             WHERE c.lookup = ? AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)",
+            ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lookup).bind(now).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| {
+            let credential = Credential {
+                id: r.get(0),
+                account_id: r.get(1),
+                kind: r.get(2),
+                secret_hash: r.get(3),
+                expires_at: r.get(4),
+            };
+            (credential, rows::account_at(&r, 5))
+        }))
+    }
+
     /// Credits (or, negative, debits) an account with a ledger row; returns the new balance.
     pub async fn adjust_balance(&self, account_id: &str, amount: i64, reason: &str) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;

@@ -356,7 +356,14 @@ async fn debit(c: &mut SqliteConnection, account: &str, amount: i64) -> Result<b
 }
 
 /// Records what follows from rows that just changed state (read back with `TRANSITION_COLUMNS`).
-fn record_transitions(rows: &[SqliteRow], at: i64, details: &HashMap<&str, Option<&str>>, fan: &mut Fanout, hooks: &WebhookCache) {
+fn record_transitions(
+    rows: &[SqliteRow],
+    at: i64,
+    details: &HashMap<&str, Option<&str>>,
+    refund: &dyn Fn(&str, Status) -> bool,
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) {
     for r in rows {
         let id: String = r.get(0);
         let account: String = r.get(1);
@@ -368,7 +375,7 @@ fn record_transitions(rows: &[SqliteRow], at: i64, details: &HashMap<&str, Optio
         let detail = details.get(id.as_str()).copied().flatten().map(str::to_owned);
         *fan.transitions.entry(status.as_str()).or_default() += 1;
         fan.queued |= status == Status::Queued;
-        if status.refunds() && price > 0 {
+        if price > 0 && refund(&id, status) {
             fan.refunds.push((account.clone(), id.clone(), price, at));
         }
         if callback.is_some() || !hooks.subscribers(&account, event_type).is_empty() {
@@ -392,6 +399,10 @@ fn record_transitions(rows: &[SqliteRow], at: i64, details: &HashMap<&str, Optio
         }
         fan.events.push((id, status.as_str(), detail, at));
     }
+}
+
+fn is_failure(status: Status) -> bool {
+    matches!(status, Status::Undelivered | Status::Expired | Status::Rejected | Status::Failed)
 }
 
 /// Splits changes so no message appears twice in one statement (UPDATE ... FROM needs one
@@ -449,7 +460,8 @@ async fn apply_status(c: &mut SqliteConnection, changes: &[StatusChange], fan: &
                     .push_bind(&ch.connector)
                     .push_bind(&ch.carrier_id)
                     .push_bind(&ch.error_code)
-                    .push_bind(&ch.detail);
+                    // The detail describes the error only for outcomes that are failures.
+                    .push_bind(if ch.error_code.is_some() || is_failure(ch.status) { ch.detail.as_deref() } else { None });
             });
             qb.push(format!(
                 ") AS v WHERE messages.id = v.column1 AND messages.status NOT IN {TERMINAL} \
@@ -461,10 +473,12 @@ async fn apply_status(c: &mut SqliteConnection, changes: &[StatusChange], fan: &
                 chunk.iter().map(|ch| (ch.message_id.as_str(), ch.detail.as_deref())).collect();
             // Changes in one chunk may carry different times; each event takes its own.
             let at_by_id: HashMap<&str, i64> = chunk.iter().map(|ch| (ch.message_id.as_str(), ch.at)).collect();
+            let refunds: HashMap<&str, bool> = chunk.iter().map(|ch| (ch.message_id.as_str(), ch.refund)).collect();
+            let refund = |id: &str, _: Status| refunds.get(id).copied().unwrap_or(false);
             for r in &rows {
                 let id: String = r.get(0);
                 let at = at_by_id.get(id.as_str()).copied().unwrap_or_else(now_millis);
-                record_transitions(std::slice::from_ref(r), at, &details, fan, hooks);
+                record_transitions(std::slice::from_ref(r), at, &details, &refund, fan, hooks);
             }
         }
     }
@@ -477,7 +491,7 @@ async fn cancel(c: &mut SqliteConnection, account_id: &str, message_id: &str, no
          WHERE id = ? AND account_id = ? AND status = 'scheduled' RETURNING {TRANSITION_COLUMNS}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(message_id).bind(account_id).fetch_all(&mut *c).await?;
-    record_transitions(&rows, now, &HashMap::new(), fan, hooks);
+    record_transitions(&rows, now, &HashMap::new(), &|_, _| true, fan, hooks);
     Ok(!rows.is_empty())
 }
 
@@ -487,7 +501,7 @@ async fn claim_due(c: &mut SqliteConnection, claim: &Claim, fan: &mut Fanout, ho
          WHERE status = 'scheduled' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) RETURNING {TRANSITION_COLUMNS}"
     );
     let promoted = sqlx::query(sqlx::AssertSqlSafe(promote)).bind(claim.now).bind(claim.now).bind(PROMOTE_LIMIT).fetch_all(&mut *c).await?;
-    record_transitions(&promoted, claim.now, &HashMap::new(), fan, hooks);
+    record_transitions(&promoted, claim.now, &HashMap::new(), &|_, _| false, fan, hooks);
 
     // A message still carrying a lease owner was claimed before and never reported back: it
     // may already be at the carrier.

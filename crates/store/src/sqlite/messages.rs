@@ -100,6 +100,23 @@ impl SqliteStore {
         }))
     }
 
+    pub async fn save_idempotency(&self, k: &crate::IdempotencyRecord) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, credential_id, key, request_hash, status_code, response, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&k.account_id)
+        .bind(&k.credential_id)
+        .bind(&k.key)
+        .bind(&k.request_hash)
+        .bind(i64::from(k.status_code))
+        .bind(&k.response)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     pub async fn prune(&self, before: i64) -> Result<u64, StoreError> {
         let a = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
             .bind(before)

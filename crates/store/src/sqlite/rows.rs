@@ -41,16 +41,21 @@ pub(super) const ACCOUNT_COLUMNS: &str =
     "id, name, balance, country, timezone, is_admin, username, password_hash, created_at";
 
 pub(super) fn account(r: &SqliteRow) -> Account {
+    account_at(r, 0)
+}
+
+/// An account whose columns start at `o`.
+pub(super) fn account_at(r: &SqliteRow, o: usize) -> Account {
     Account {
-        id: r.get(0),
-        name: r.get(1),
-        balance: r.get(2),
-        country: r.get(3),
-        timezone: r.get(4),
-        is_admin: r.get(5),
-        username: r.get(6),
-        password_hash: r.get(7),
-        created_at: r.get(8),
+        id: r.get(o),
+        name: r.get(o + 1),
+        balance: r.get(o + 2),
+        country: r.get(o + 3),
+        timezone: r.get(o + 4),
+        is_admin: r.get(o + 5),
+        username: r.get(o + 6),
+        password_hash: r.get(o + 7),
+        created_at: r.get(o + 8),
     }
 }
 

@@ -97,6 +97,11 @@ impl SqliteStore {
         Ok(rows.iter().map(rows::delivery).collect())
     }
 
+    pub async fn find_delivery(&self, account_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ? AND account_id = ?");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::delivery))
+    }
+
     pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
         let rows = sqlx::query(
             "SELECT status_code, error, duration_ms, created_at FROM webhook_attempts \

@@ -1,0 +1,22 @@
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use textbird_app::{App, AppError, Principal};
+
+use crate::error::ApiError;
+
+/// The authenticated caller (`Authorization: Bearer <api key>`).
+pub(crate) struct Auth(pub Principal);
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(AppError::Unauthorized)?;
+        let (scheme, token) = header.split_once(' ').ok_or(AppError::Unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AppError::Unauthorized.into());
+        }
+        Ok(Auth(app.authenticate_bearer(token).await?))
+    }
+}

@@ -1,0 +1,248 @@
+//! Sending: validate, apply opt-outs, compute encoding, parts and price, and store every
+//! message of the request with its debit in one transaction. Only then is the send
+//! acknowledged.
+
+use std::collections::HashSet;
+
+use textbird_store::{AcceptBatch, AcceptOutcome, NewMessage};
+use textbird_types::{Money, Msisdn, Sender, Status, new_id, now_millis, parse_rfc3339_millis};
+
+use crate::idempotency::{IdempotencyKey, Replay};
+use crate::{App, AppError, FieldError, Principal};
+
+/// Validity bounds: 1 s to 72 h.
+const MIN_VALIDITY_SECS: u64 = 1;
+const MAX_VALIDITY_SECS: u64 = 72 * 3600;
+/// How far ahead a send may be scheduled.
+const MAX_SCHEDULE_AHEAD_MS: i64 = 366 * 24 * 3600 * 1000;
+const MAX_CLIENT_REF: usize = 255;
+const MAX_URL: usize = 2048;
+
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    pub to: Vec<String>,
+    pub from: Option<String>,
+    pub body: String,
+    /// RFC 3339.
+    pub send_at: Option<String>,
+    pub callback_url: Option<String>,
+    pub client_ref: Option<String>,
+    pub validity_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    pub id: String,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub status: Status,
+    pub parts: u32,
+    pub encoding: &'static str,
+    pub price: Money,
+    pub send_at: Option<i64>,
+    pub client_ref: Option<String>,
+    pub created_at: i64,
+}
+
+/// A recipient that was not sent to, and why.
+#[derive(Debug, Clone)]
+pub struct RecipientError {
+    pub index: usize,
+    pub to: String,
+    /// `invalid_number`, `duplicate`, `opted_out`.
+    pub code: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    pub batch_id: String,
+    pub messages: Vec<SentMessage>,
+    pub errors: Vec<RecipientError>,
+    pub total_price: Money,
+}
+
+/// What a send produced: new messages, or the stored answer to an earlier identical request.
+#[derive(Debug)]
+pub enum SendResult {
+    Sent(SendOutcome),
+    Replayed(Replay),
+}
+
+/// Renders the response stored with an idempotency key.
+pub type Render<'a> = &'a (dyn Fn(&SendOutcome) -> (u16, String) + Sync);
+
+impl App {
+    pub async fn send(&self, p: &Principal, req: SendRequest, idempotency: Option<(&IdempotencyKey, Render<'_>)>) -> Result<SendResult, AppError> {
+        let settings = &self.settings().messages;
+        let now = now_millis();
+        let mut problems = Vec::new();
+        let body = req.body;
+        if body.is_empty() {
+            problems.push(FieldError::new("body", "must not be empty"));
+        } else if body.chars().count() > settings.max_body_chars {
+            problems.push(FieldError::new("body", format!("must be at most {} characters", settings.max_body_chars)));
+        }
+        let sender = match req.from.as_deref() {
+            Some(f) => Sender::parse(f).map_err(|e| problems.push(FieldError::new("from", e.to_string()))).ok(),
+            None => match self.store().list_numbers(&p.account_id).await?.into_iter().next() {
+                Some(n) => Sender::parse(&n.number).ok(),
+                None => {
+                    problems.push(FieldError::new("from", "is required (the account owns no number to default to)"));
+                    None
+                }
+            },
+        };
+        let send_at = match req.send_at.as_deref() {
+            None => None,
+            Some(s) => match parse_rfc3339_millis(s) {
+                None => {
+                    problems.push(FieldError::new("send_at", "must be an RFC 3339 timestamp with an offset"));
+                    None
+                }
+                Some(t) if t - now > MAX_SCHEDULE_AHEAD_MS => {
+                    problems.push(FieldError::new("send_at", "must be within a year"));
+                    None
+                }
+                Some(t) => (t > now).then_some(t),
+            },
+        };
+        if let Some(url) = &req.callback_url {
+            if let Err(e) = self.check_target_url(url) {
+                problems.push(FieldError::new("callback_url", e));
+            }
+        }
+        if req.client_ref.as_ref().is_some_and(|r| r.chars().count() > MAX_CLIENT_REF) {
+            problems.push(FieldError::new("client_ref", format!("must be at most {MAX_CLIENT_REF} characters")));
+        }
+        let validity = req.validity_secs.unwrap_or(settings.default_validity_secs);
+        if !(MIN_VALIDITY_SECS..=MAX_VALIDITY_SECS).contains(&validity) {
+            problems.push(FieldError::new("validity_period", format!("must be {MIN_VALIDITY_SECS} to {MAX_VALIDITY_SECS} seconds")));
+        }
+        if req.to.is_empty() {
+            problems.push(FieldError::new("to", "needs at least one recipient"));
+        } else if req.to.len() > settings.max_recipients {
+            problems.push(FieldError::new("to", format!("at most {} recipients per request", settings.max_recipients)));
+        }
+        let (Some(sender), true) = (sender, problems.is_empty()) else {
+            return Err(AppError::Validation(problems));
+        };
+
+        let mut errors = Vec::new();
+        let mut seen = HashSet::with_capacity(req.to.len());
+        let mut valid: Vec<(usize, Msisdn)> = Vec::with_capacity(req.to.len());
+        for (index, raw) in req.to.iter().enumerate() {
+            match Msisdn::parse(raw, p.country) {
+                Err(e) => errors.push(RecipientError { index, to: raw.clone(), code: "invalid_number", detail: e.to_string() }),
+                Ok(n) if !seen.insert(n.clone()) => errors.push(RecipientError {
+                    index,
+                    to: n.into_string(),
+                    code: "duplicate",
+                    detail: "this number appears earlier in the request".into(),
+                }),
+                Ok(n) => valid.push((index, n)),
+            }
+        }
+        if !valid.is_empty() {
+            let phones: Vec<&str> = valid.iter().map(|(_, n)| n.as_str()).collect();
+            let opted: HashSet<String> = self.store().opted_out(&p.account_id, sender.as_str(), &phones).await?.into_iter().collect();
+            if !opted.is_empty() {
+                valid.retain(|(index, n)| {
+                    let out = opted.contains(n.as_str());
+                    if out {
+                        errors.push(RecipientError {
+                            index: *index,
+                            to: n.as_str().to_owned(),
+                            code: "opted_out",
+                            detail: "the recipient has opted out of messages from this account".into(),
+                        });
+                    }
+                    !out
+                });
+            }
+        }
+        errors.sort_by_key(|e| e.index);
+        if valid.is_empty() {
+            return Err(AppError::Validation(
+                errors.iter().map(|e| FieldError::new(format!("to[{}]", e.index), format!("{}: {}", e.code, e.detail))).collect(),
+            ));
+        }
+
+        let analysis = textbird_sms::analyze(&body);
+        let encoding = analysis.encoding.as_str();
+        let status = if send_at.is_some() { Status::Scheduled } else { Status::Queued };
+        let valid_until = send_at.unwrap_or(now) + (validity * 1000) as i64;
+        let batch_id = new_id();
+        let mut total = Money::ZERO;
+        let mut sent = Vec::with_capacity(valid.len());
+        let mut rows = Vec::with_capacity(valid.len());
+        for (_, to) in valid {
+            let price = self
+                .rates()
+                .price_per_part(to.digits())
+                .checked_mul(i64::from(analysis.parts))
+                .ok_or_else(|| AppError::Internal("price overflow".into()))?;
+            total = Money(total.0 + price.0);
+            let id = new_id();
+            rows.push(NewMessage {
+                id: id.clone(),
+                account_id: p.account_id.clone(),
+                batch_id: batch_id.clone(),
+                to: to.as_str().to_owned(),
+                sender: sender.as_str().to_owned(),
+                body: body.clone(),
+                encoding: encoding.to_owned(),
+                parts: analysis.parts as i32,
+                price: price.0,
+                status,
+                client_ref: req.client_ref.clone(),
+                callback_url: req.callback_url.clone(),
+                send_at,
+                valid_until,
+                created_at: now,
+            });
+            sent.push(SentMessage {
+                id,
+                to: to.into_string(),
+                from: sender.as_str().to_owned(),
+                body: body.clone(),
+                status,
+                parts: analysis.parts,
+                encoding,
+                price,
+                send_at,
+                client_ref: req.client_ref.clone(),
+                created_at: now,
+            });
+        }
+        let outcome = SendOutcome { batch_id, messages: sent, errors, total_price: total };
+        let record = idempotency.map(|(key, render)| {
+            let (status, response) = render(&outcome);
+            key.record(p, status, response)
+        });
+        let key = idempotency.map(|(k, _)| k.clone());
+        let batch = AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
+        match self.store().accept(batch).await? {
+            AcceptOutcome::Stored => Ok(SendResult::Sent(outcome)),
+            AcceptOutcome::InsufficientBalance => {
+                let available = self.account(p).await.map(|a| Money(a.balance).to_string()).unwrap_or_default();
+                Err(AppError::InsufficientBalance { needed: total.to_string(), available })
+            }
+            AcceptOutcome::IdempotencyTaken => {
+                let key = key.expect("only keyed sends can collide");
+                self.idempotent_replay(p, &key).await?.map(SendResult::Replayed).ok_or(AppError::IdempotencyInFlight)
+            }
+        }
+    }
+
+    /// A URL Textbird may post to: http(s), and not a literal private address unless the
+    /// operator allows those. Host names are checked again at connect time.
+    pub fn check_target_url(&self, url: &str) -> Result<(), String> {
+        if url.len() > MAX_URL {
+            return Err(format!("must be at most {MAX_URL} characters"));
+        }
+        let policy = textbird_webhooks::Policy { allow_private_networks: self.settings().webhooks.allow_private_networks };
+        textbird_webhooks::check_url(url, policy).map(|_| ()).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,158 @@
+//! Webhook endpoints: subscribe to event types, rotate secrets, inspect deliveries and every
+//! attempt.
+
+use textbird_store::{Attempt, Delivery, Webhook};
+use textbird_types::{new_id, now_millis};
+
+use crate::messages::page;
+use crate::{App, AppError, FieldError, Principal};
+
+/// Every event type an endpoint can subscribe to (`*` means all).
+pub const EVENT_TYPES: [&str; 11] = [
+    "message.queued",
+    "message.scheduled",
+    "message.submitted",
+    "message.delivered",
+    "message.undelivered",
+    "message.expired",
+    "message.rejected",
+    "message.failed",
+    "message.canceled",
+    "message.received",
+    "*",
+];
+/// How long the previous secret keeps signing after a rotation.
+const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
+const MAX_WEBHOOKS: usize = 50;
+
+pub struct WebhookCreated {
+    pub webhook: Webhook,
+    /// Shown once.
+    pub secret: String,
+}
+
+#[derive(Debug, Default)]
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+impl App {
+    fn validate_events(events: &[String]) -> Result<Vec<String>, FieldError> {
+        if events.is_empty() {
+            return Err(FieldError::new("events", "needs at least one event type"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for e in events {
+            if !EVENT_TYPES.contains(&e.as_str()) {
+                return Err(FieldError::new("events", format!("unknown event type {e:?}")));
+            }
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn create_webhook(&self, p: &Principal, url: String, events: Vec<String>) -> Result<WebhookCreated, AppError> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.check_target_url(&url) {
+            problems.push(FieldError::new("url", e));
+        }
+        let events = Self::validate_events(&events).map_err(|e| problems.push(e)).unwrap_or_default();
+        if !problems.is_empty() {
+            return Err(AppError::Validation(problems));
+        }
+        if self.store().list_webhooks(&p.account_id).await?.len() >= MAX_WEBHOOKS {
+            return Err(AppError::Conflict(format!("an account can have at most {MAX_WEBHOOKS} webhook endpoints")));
+        }
+        let now = now_millis();
+        let secret = textbird_webhooks::generate_secret();
+        let webhook = Webhook {
+            id: new_id(),
+            account_id: p.account_id.clone(),
+            url,
+            events,
+            secret: secret.clone(),
+            previous_secret: None,
+            previous_until: None,
+            enabled: true,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().create_webhook(&webhook).await?;
+        Ok(WebhookCreated { webhook, secret })
+    }
+
+    pub async fn webhooks(&self, p: &Principal) -> Result<Vec<Webhook>, AppError> {
+        Ok(self.store().list_webhooks(&p.account_id).await?)
+    }
+
+    pub async fn webhook(&self, p: &Principal, id: &str) -> Result<Webhook, AppError> {
+        self.store().find_webhook(&p.account_id, id).await?.ok_or(AppError::NotFound("webhook"))
+    }
+
+    pub async fn update_webhook(&self, p: &Principal, id: &str, change: WebhookChange) -> Result<Webhook, AppError> {
+        let mut w = self.webhook(p, id).await?;
+        let mut problems = Vec::new();
+        if let Some(url) = change.url {
+            if let Err(e) = self.check_target_url(&url) {
+                problems.push(FieldError::new("url", e));
+            }
+            w.url = url;
+        }
+        if let Some(events) = change.events {
+            match Self::validate_events(&events) {
+                Ok(e) => w.events = e,
+                Err(e) => problems.push(e),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Validation(problems));
+        }
+        if let Some(enabled) = change.enabled {
+            w.enabled = enabled;
+            if enabled {
+                w.disabled_reason = None;
+                w.failing_since = None;
+            }
+        }
+        w.updated_at = now_millis();
+        self.store().update_webhook(&w).await?;
+        Ok(w)
+    }
+
+    pub async fn delete_webhook(&self, p: &Principal, id: &str) -> Result<(), AppError> {
+        if self.store().delete_webhook(&p.account_id, id).await? { Ok(()) } else { Err(AppError::NotFound("webhook")) }
+    }
+
+    /// A new secret; the old one keeps signing (as a second signature) for 24 hours.
+    pub async fn rotate_webhook_secret(&self, p: &Principal, id: &str) -> Result<String, AppError> {
+        let mut w = self.webhook(p, id).await?;
+        let now = now_millis();
+        let secret = textbird_webhooks::generate_secret();
+        w.previous_secret = Some(std::mem::replace(&mut w.secret, secret.clone()));
+        w.previous_until = Some(now + ROTATION_OVERLAP_MS);
+        w.updated_at = now;
+        self.store().update_webhook(&w).await?;
+        Ok(secret)
+    }
+
+    pub async fn webhook_deliveries(&self, p: &Principal, webhook_id: Option<&str>, cursor: Option<String>, limit: Option<u32>) -> Result<(Vec<Delivery>, Option<String>), AppError> {
+        if let Some(id) = webhook_id {
+            self.webhook(p, id).await?;
+        }
+        let page = page(cursor, limit)?;
+        let items = self.store().list_deliveries(&p.account_id, webhook_id, &page).await?;
+        let next = (items.len() == page.limit as usize).then(|| items.last().map(|d| d.id.clone())).flatten();
+        Ok((items, next))
+    }
+
+    pub async fn delivery_attempts(&self, p: &Principal, delivery_id: &str) -> Result<Vec<Attempt>, AppError> {
+        self.store().find_delivery(&p.account_id, delivery_id).await?.ok_or(AppError::NotFound("delivery"))?;
+        Ok(self.store().list_attempts(&p.account_id, delivery_id).await?)
+    }
+}

@@ -1,0 +1,95 @@
+//! `textbird serve`: open the database, create the admin account on first start, start the
+//! engine and the HTTP server, and shut down gracefully on SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use textbird_app::{App, NewAccountRequest};
+use textbird_config::Settings;
+use textbird_engine::Engine;
+
+use crate::commands::{describe, open_store};
+
+/// SIGTERM to exit: in-flight submissions get this long, the whole shutdown stays under 10 s.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
+const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let store = open_store(&settings, true).await?;
+    let node_id = format!("node-{}-{}", std::process::id(), textbird_types::new_id());
+    let engine = Engine::start(store.clone(), &settings, node_id)?;
+    let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;
+    first_start(&app).await?;
+
+    let rates_app = app.clone();
+    let rates_task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(textbird_app::RATES_RELOAD_INTERVAL).await;
+            if let Err(e) = rates_app.rates().reload(rates_app.store()).await {
+                tracing::warn!(error = %e, "cannot reload rates");
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(http = %addr, "textbird is serving");
+    // A stable line on stdout, so scripts and tests can find the port when it was 0.
+    println!("Listening on http://{addr}");
+    let router = textbird_api::router(app, Arc::new(move || prometheus.render()));
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("HTTP server")?;
+
+    tracing::info!("shutting down: finishing in-flight work");
+    rates_task.abort();
+    engine.shutdown(SHUTDOWN_GRACE).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On an empty database, creates the `admin` account and prints its credentials once.
+async fn first_start(app: &App) -> anyhow::Result<()> {
+    if app.store().count_accounts().await? > 0 {
+        return Ok(());
+    }
+    let created = app
+        .create_account(NewAccountRequest {
+            name: "admin".into(),
+            balance: "0".into(),
+            country: "US".into(),
+            timezone: "UTC".into(),
+            is_admin: true,
+        })
+        .await
+        .map_err(describe)?;
+    println!("First start: created the admin account. Its credentials are shown only now:");
+    println!("{}", serde_json::to_string(&created)?);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
