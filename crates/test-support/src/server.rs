@@ -1,0 +1,184 @@
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `textbird serve` with a fresh data directory, killed when dropped.
+pub struct Server {
+    pub base: String,
+    pub admin: Account,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    http: reqwest::Client,
+}
+
+/// Credentials of an account, as `accounts create` prints them.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub api_key: String,
+    pub json: Value,
+}
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Server {
+    /// Starts the binary at `bin` with `config` (TOML) appended to a test base config that
+    /// allows webhooks to loopback.
+    pub fn start(bin: &str, config: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let base_config = if config.contains("[webhooks]") {
+            config.to_owned()
+        } else {
+            format!("[webhooks]\nallow_private_networks = true\n{config}")
+        };
+        std::fs::write(dir.path().join("textbird.toml"), base_config).expect("write config");
+        let mut s = Server {
+            base: String::new(),
+            admin: Account { id: String::new(), api_key: String::new(), json: Value::Null },
+            bin: PathBuf::from(bin),
+            dir,
+            child: None,
+            http: reqwest::Client::new(),
+        };
+        s.admin = s.spawn().expect("first start prints the admin account");
+        s
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("data").join("textbird.db")
+    }
+
+    fn common_args(&self) -> Vec<String> {
+        vec![
+            "--config".into(),
+            self.dir.path().join("textbird.toml").display().to_string(),
+            "--data-dir".into(),
+            self.dir.path().join("data").display().to_string(),
+        ]
+    }
+
+    /// Starts the process and waits for its listening line; returns the admin account when
+    /// this start created it.
+    fn spawn(&mut self) -> Option<Account> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).expect("log");
+        let mut child = Command::new(&self.bin)
+            .arg("serve")
+            .args(self.common_args())
+            .args(["--http", "127.0.0.1:0", "--smpp", "127.0.0.1:0"])
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn textbird");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut admin = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("textbird did not start; log: {}", self.log()));
+            if line.starts_with('{') && admin.is_none() {
+                admin = Some(parse_account(&line));
+            }
+            if let Some(url) = line.strip_prefix("Listening on ") {
+                self.base = url.trim().to_owned();
+                break;
+            }
+        }
+        self.child = Some(child);
+        admin
+    }
+
+    /// The server's stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits; returns how long the process took to exit.
+    pub fn terminate(&mut self) -> Duration {
+        let mut c = self.child.take().expect("running");
+        let started = Instant::now();
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let status = c.wait().expect("wait");
+        assert!(status.success(), "textbird exited with {status}; log: {}", self.log());
+        started.elapsed()
+    }
+
+    /// Starts again on the same database.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop it first");
+        self.spawn();
+    }
+
+    /// Runs a command of the binary against this server's config and database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin).args(args).args(self.common_args()).output().expect("run textbird")
+    }
+
+    pub fn create_account(&self, name: &str, balance: &str, country: &str) -> Account {
+        let out = self.cli(&["accounts", "create", "--name", name, "--balance", balance, "--country", country]);
+        assert!(out.status.success(), "accounts create failed: {}", String::from_utf8_lossy(&out.stderr));
+        parse_account(String::from_utf8_lossy(&out.stdout).lines().last().expect("a JSON line"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let res = self.http.get(self.url(path)).bearer_auth(key).send().await.expect("GET");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: &Value) -> (u16, Value) {
+        let res = self.http.post(self.url(path)).bearer_auth(key).json(body).send().await.expect("POST");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends raw bytes with headers, for malformed-input tests.
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+        let mut req = self.http.request(method.parse().expect("method"), self.url(path)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("request")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn parse_account(line: &str) -> Account {
+    let json: Value = serde_json::from_str(line).expect("account JSON");
+    Account { id: json["id"].as_str().expect("id").to_owned(), api_key: json["api_key"].as_str().expect("api_key").to_owned(), json }
+}
