@@ -29,7 +29,13 @@ pub struct ProblemField {
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: Option<String>) -> Self {
-        Self { kind: format!("/problems/{slug}"), title: title.to_owned(), status: status.as_u16(), detail, errors: Vec::new() }
+        Self {
+            kind: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: Vec::new(),
+        }
     }
 
     pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
@@ -38,8 +44,13 @@ impl Problem {
     }
 
     pub fn validation(fields: Vec<FieldError>) -> Self {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request is invalid", Some("See `errors` for each field.".into()))
-            .with_fields(fields)
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request is invalid",
+            Some("See `errors` for each field.".into()),
+        )
+        .with_fields(fields)
     }
 }
 
@@ -74,7 +85,9 @@ impl From<AppError> for Problem {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Validation(fields) => Problem::validation(fields),
-            AppError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", Some(format!("No such {what}."))),
+            AppError::NotFound(what) => {
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", Some(format!("No such {what}.")))
+            }
             AppError::InsufficientBalance { needed, available } => Problem::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "insufficient-balance",
@@ -82,12 +95,18 @@ impl From<AppError> for Problem {
                 Some(format!("This request costs {needed}; the balance is {available}. Nothing was sent.")),
             ),
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", Some(m)),
-            e @ AppError::IdempotencyMismatch => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused", Some(e.to_string()))
-            }
-            e @ AppError::IdempotencyInFlight => {
-                Problem::new(StatusCode::CONFLICT, "idempotency-key-in-flight", "Request in progress", Some(e.to_string()))
-            }
+            e @ AppError::IdempotencyMismatch => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                Some(e.to_string()),
+            ),
+            e @ AppError::IdempotencyInFlight => Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-in-flight",
+                "Request in progress",
+                Some(e.to_string()),
+            ),
             AppError::Unauthorized => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -101,7 +120,9 @@ impl From<AppError> for Problem {
                 "Service unavailable",
                 Some("The database is not answering; nothing was stored. Retry shortly.".into()),
             ),
-            AppError::Internal(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", None),
+            AppError::Internal(_) => {
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", None)
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Textbird's HTTP front end: the native `/v1` API (axum), its OpenAPI document and docs page,
+//! Textbird's HTTP front end: the native `/v1` API (axum), its `OpenAPI` document and docs page,
 //! health and metrics endpoints. Handlers are thin: extract (auth, validated body,
 //! idempotency, pagination), call one `textbird-app` use case, map the result. Errors become
 //! RFC 9457 problem documents in one place (`error.rs`). Depends on `textbird-app`, never on
@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use routes::SecurityAddon;
 use textbird_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
-use routes::SecurityAddon;
 
 pub use error::Problem;
 

@@ -121,8 +121,13 @@ impl App {
 
     /// Checks a username and password (SMPP binds, form logins). Unknown users cost the same
     /// time as wrong passwords.
-    pub async fn verify_login(&self, username: &str, password: &str) -> Result<Option<textbird_store::Account>, AppError> {
-        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J5JVK0Ux7zWqmbCNTzJmPPRqyvTBFIz7hbEAqAvp3iU";
+    pub async fn verify_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<textbird_store::Account>, AppError> {
+        const DUMMY: &str =
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J5JVK0Ux7zWqmbCNTzJmPPRqyvTBFIz7hbEAqAvp3iU";
         let account = self.store().find_account_by_username(username).await?;
         let hash = account.as_ref().map_or(DUMMY, |a| a.password_hash.as_str()).to_owned();
         let password = password.to_owned();
@@ -136,7 +141,15 @@ impl App {
 fn slug(name: &str) -> String {
     let s: String = name
         .chars()
-        .filter_map(|c| if c.is_ascii_alphanumeric() { Some(c.to_ascii_lowercase()) } else if c == ' ' || c == '-' { Some('-') } else { None })
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' || c == '-' {
+                Some('-')
+            } else {
+                None
+            }
+        })
         .take(20)
         .collect();
     let s = s.trim_matches('-').to_owned();

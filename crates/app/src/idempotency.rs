@@ -70,7 +70,9 @@ impl App {
     pub async fn idempotent_replay(&self, p: &Principal, key: &IdempotencyKey) -> Result<Option<Replay>, AppError> {
         match self.store().find_idempotency(&p.account_id, &p.credential_id, &key.key).await? {
             None => Ok(None),
-            Some(r) if r.request_hash == key.request_hash => Ok(Some(Replay { status: r.status_code, body: r.response })),
+            Some(r) if r.request_hash == key.request_hash => {
+                Ok(Some(Replay { status: r.status_code, body: r.response }))
+            }
             Some(_) => Err(AppError::IdempotencyMismatch),
         }
     }
@@ -86,7 +88,13 @@ impl App {
     }
 
     /// Stores the response of a create that is not a send (after it happened).
-    pub async fn idempotency_save(&self, p: &Principal, key: &IdempotencyKey, status: u16, body: String) -> Result<(), AppError> {
+    pub async fn idempotency_save(
+        &self,
+        p: &Principal,
+        key: &IdempotencyKey,
+        status: u16,
+        body: String,
+    ) -> Result<(), AppError> {
         self.store().save_idempotency(&key.record(p, status, body)).await?;
         Ok(())
     }

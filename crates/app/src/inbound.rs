@@ -20,7 +20,12 @@ pub struct InjectInbound {
 const MAX_INBOUND_CHARS: usize = 1600;
 
 impl App {
-    pub async fn inbound(&self, p: &Principal, cursor: Option<String>, limit: Option<u32>) -> Result<(Vec<Inbound>, Option<String>), AppError> {
+    pub async fn inbound(
+        &self,
+        p: &Principal,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Inbound>, Option<String>), AppError> {
         let page = page(cursor, limit)?;
         let items = self.store().list_inbound(&p.account_id, &page).await?;
         let next = (items.len() == page.limit as usize).then(|| items.last().map(|m| m.id.clone())).flatten();
@@ -63,10 +68,19 @@ impl App {
 
     pub async fn remove_number(&self, p: &Principal, number: &str) -> Result<(), AppError> {
         let n = Msisdn::parse(number, p.country).map_err(|_| AppError::NotFound("number"))?;
-        if self.store().remove_number(&p.account_id, n.as_str()).await? { Ok(()) } else { Err(AppError::NotFound("number")) }
+        if self.store().remove_number(&p.account_id, n.as_str()).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("number"))
+        }
     }
 
-    pub async fn opt_outs(&self, p: &Principal, cursor: Option<String>, limit: Option<u32>) -> Result<Vec<OptOut>, AppError> {
+    pub async fn opt_outs(
+        &self,
+        p: &Principal,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<OptOut>, AppError> {
         let page = page(cursor, limit)?;
         Ok(self.store().list_opt_outs(&p.account_id, &page).await?)
     }

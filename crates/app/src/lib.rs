@@ -52,10 +52,20 @@ struct Inner {
 impl App {
     /// `carrier_events` is where injected inbound messages go (the engine's channel); `None`
     /// for command-line use without a running engine.
-    pub async fn new(store: Store, settings: Settings, carrier_events: Option<mpsc::Sender<CarrierEvent>>) -> Result<Self, AppError> {
+    pub async fn new(
+        store: Store,
+        settings: Settings,
+        carrier_events: Option<mpsc::Sender<CarrierEvent>>,
+    ) -> Result<Self, AppError> {
         let rates = RateTable::load(&store, &settings.rates.default_price).await?;
         Ok(Self {
-            inner: Arc::new(Inner { store, settings, rates, carrier_events, in_flight: idempotency::InFlight::default() }),
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                rates,
+                carrier_events,
+                in_flight: idempotency::InFlight::default(),
+            }),
         })
     }
 

@@ -34,7 +34,10 @@ pub(crate) fn page(cursor: Option<String>, limit: Option<u32>) -> Result<Page, A
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::field("limit", format!("must be 1 to {MAX_PAGE}")));
     }
-    if cursor.as_ref().is_some_and(|c| c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+')) {
+    if cursor
+        .as_ref()
+        .is_some_and(|c| c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+'))
+    {
         return Err(AppError::field("cursor", "is not a cursor from a previous page"));
     }
     Ok(Page { after: cursor, limit })
@@ -49,10 +52,10 @@ impl App {
 
     pub async fn messages(&self, p: &Principal, q: MessageQuery) -> Result<MessageList, AppError> {
         let mut problems = Vec::new();
-        if let Some(s) = &q.status {
-            if s.parse::<Status>().is_err() {
-                problems.push(FieldError::new("status", "unknown status"));
-            }
+        if let Some(s) = &q.status
+            && s.parse::<Status>().is_err()
+        {
+            problems.push(FieldError::new("status", "unknown status"));
         }
         let to = match q.to.as_deref() {
             None => None,
@@ -89,7 +92,10 @@ impl App {
     pub async fn cancel(&self, p: &Principal, id: &str) -> Result<Message, AppError> {
         let m = self.store().find_message(&p.account_id, id).await?.ok_or(AppError::NotFound("message"))?;
         if !self.store().cancel(&p.account_id, &m.id, now_millis()).await? {
-            return Err(AppError::Conflict(format!("only scheduled messages can be canceled; this one is {}", m.status)));
+            return Err(AppError::Conflict(format!(
+                "only scheduled messages can be canceled; this one is {}",
+                m.status
+            )));
         }
         self.store().find_message(&p.account_id, id).await?.ok_or(AppError::NotFound("message"))
     }

@@ -25,7 +25,8 @@ struct Table {
 
 impl RateTable {
     pub async fn load(store: &Store, default_price: &str) -> Result<Self, AppError> {
-        let default = Money::parse(default_price).map_err(|e| AppError::Internal(format!("rates.default_price: {e}")))?;
+        let default =
+            Money::parse(default_price).map_err(|e| AppError::Internal(format!("rates.default_price: {e}")))?;
         let table = RateTable { inner: Arc::new(RwLock::new(Table { rates: Vec::new(), default: default.micros() })) };
         table.reload(store).await?;
         Ok(table)
@@ -33,7 +34,7 @@ impl RateTable {
 
     pub async fn reload(&self, store: &Store) -> Result<(), AppError> {
         let mut rates = store.list_rates().await?;
-        rates.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        rates.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         self.inner.write().expect("rate table poisoned").rates = rates;
         Ok(())
     }
@@ -47,7 +48,8 @@ impl RateTable {
 
 /// Reads `prefix,price` rows (a header row is allowed; `+` in prefixes is ignored).
 pub fn parse_rates_csv(text: &str) -> Result<Vec<Rate>, AppError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let mut rates = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| AppError::field("file", format!("row {}: {e}", i + 1)))?;

@@ -74,7 +74,12 @@ pub enum SendResult {
 pub type Render<'a> = &'a (dyn Fn(&SendOutcome) -> (u16, String) + Sync);
 
 impl App {
-    pub async fn send(&self, p: &Principal, req: SendRequest, idempotency: Option<(&IdempotencyKey, Render<'_>)>) -> Result<SendResult, AppError> {
+    pub async fn send(
+        &self,
+        p: &Principal,
+        req: SendRequest,
+        idempotency: Option<(&IdempotencyKey, Render<'_>)>,
+    ) -> Result<SendResult, AppError> {
         let settings = &self.settings().messages;
         let now = now_millis();
         let mut problems = Vec::new();
@@ -86,13 +91,14 @@ impl App {
         }
         let sender = match req.from.as_deref() {
             Some(f) => Sender::parse(f).map_err(|e| problems.push(FieldError::new("from", e.to_string()))).ok(),
-            None => match self.store().list_numbers(&p.account_id).await?.into_iter().next() {
-                Some(n) => Sender::parse(&n.number).ok(),
-                None => {
+            None => {
+                if let Some(n) = self.store().list_numbers(&p.account_id).await?.into_iter().next() {
+                    Sender::parse(&n.number).ok()
+                } else {
                     problems.push(FieldError::new("from", "is required (the account owns no number to default to)"));
                     None
                 }
-            },
+            }
         };
         let send_at = match req.send_at.as_deref() {
             None => None,
@@ -108,17 +114,20 @@ impl App {
                 Some(t) => (t > now).then_some(t),
             },
         };
-        if let Some(url) = &req.callback_url {
-            if let Err(e) = self.check_target_url(url) {
-                problems.push(FieldError::new("callback_url", e));
-            }
+        if let Some(url) = &req.callback_url
+            && let Err(e) = self.check_target_url(url)
+        {
+            problems.push(FieldError::new("callback_url", e));
         }
         if req.client_ref.as_ref().is_some_and(|r| r.chars().count() > MAX_CLIENT_REF) {
             problems.push(FieldError::new("client_ref", format!("must be at most {MAX_CLIENT_REF} characters")));
         }
         let validity = req.validity_secs.unwrap_or(settings.default_validity_secs);
         if !(MIN_VALIDITY_SECS..=MAX_VALIDITY_SECS).contains(&validity) {
-            problems.push(FieldError::new("validity_period", format!("must be {MIN_VALIDITY_SECS} to {MAX_VALIDITY_SECS} seconds")));
+            problems.push(FieldError::new(
+                "validity_period",
+                format!("must be {MIN_VALIDITY_SECS} to {MAX_VALIDITY_SECS} seconds"),
+            ));
         }
         if req.to.is_empty() {
             problems.push(FieldError::new("to", "needs at least one recipient"));
@@ -134,7 +143,12 @@ impl App {
         let mut valid: Vec<(usize, Msisdn)> = Vec::with_capacity(req.to.len());
         for (index, raw) in req.to.iter().enumerate() {
             match Msisdn::parse(raw, p.country) {
-                Err(e) => errors.push(RecipientError { index, to: raw.clone(), code: "invalid_number", detail: e.to_string() }),
+                Err(e) => errors.push(RecipientError {
+                    index,
+                    to: raw.clone(),
+                    code: "invalid_number",
+                    detail: e.to_string(),
+                }),
                 Ok(n) if !seen.insert(n.clone()) => errors.push(RecipientError {
                     index,
                     to: n.into_string(),
@@ -146,7 +160,8 @@ impl App {
         }
         if !valid.is_empty() {
             let phones: Vec<&str> = valid.iter().map(|(_, n)| n.as_str()).collect();
-            let opted: HashSet<String> = self.store().opted_out(&p.account_id, sender.as_str(), &phones).await?.into_iter().collect();
+            let opted: HashSet<String> =
+                self.store().opted_out(&p.account_id, sender.as_str(), &phones).await?.into_iter().collect();
             if !opted.is_empty() {
                 valid.retain(|(index, n)| {
                     let out = opted.contains(n.as_str());
@@ -165,7 +180,10 @@ impl App {
         errors.sort_by_key(|e| e.index);
         if valid.is_empty() {
             return Err(AppError::Validation(
-                errors.iter().map(|e| FieldError::new(format!("to[{}]", e.index), format!("{}: {}", e.code, e.detail))).collect(),
+                errors
+                    .iter()
+                    .map(|e| FieldError::new(format!("to[{}]", e.index), format!("{}: {}", e.code, e.detail)))
+                    .collect(),
             ));
         }
 
@@ -222,7 +240,8 @@ impl App {
             key.record(p, status, response)
         });
         let key = idempotency.map(|(k, _)| k.clone());
-        let batch = AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
+        let batch =
+            AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
         match self.store().accept(batch).await? {
             AcceptOutcome::Stored => Ok(SendResult::Sent(outcome)),
             AcceptOutcome::InsufficientBalance => {
@@ -242,7 +261,8 @@ impl App {
         if url.len() > MAX_URL {
             return Err(format!("must be at most {MAX_URL} characters"));
         }
-        let policy = textbird_webhooks::Policy { allow_private_networks: self.settings().webhooks.allow_private_networks };
+        let policy =
+            textbird_webhooks::Policy { allow_private_networks: self.settings().webhooks.allow_private_networks };
         textbird_webhooks::check_url(url, policy).map(|_| ()).map_err(|e| e.to_string())
     }
 }

@@ -55,7 +55,12 @@ impl App {
         Ok(out)
     }
 
-    pub async fn create_webhook(&self, p: &Principal, url: String, events: Vec<String>) -> Result<WebhookCreated, AppError> {
+    pub async fn create_webhook(
+        &self,
+        p: &Principal,
+        url: String,
+        events: Vec<String>,
+    ) -> Result<WebhookCreated, AppError> {
         let mut problems = Vec::new();
         if let Err(e) = self.check_target_url(&url) {
             problems.push(FieldError::new("url", e));
@@ -141,7 +146,13 @@ impl App {
         Ok(secret)
     }
 
-    pub async fn webhook_deliveries(&self, p: &Principal, webhook_id: Option<&str>, cursor: Option<String>, limit: Option<u32>) -> Result<(Vec<Delivery>, Option<String>), AppError> {
+    pub async fn webhook_deliveries(
+        &self,
+        p: &Principal,
+        webhook_id: Option<&str>,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Delivery>, Option<String>), AppError> {
         if let Some(id) = webhook_id {
             self.webhook(p, id).await?;
         }

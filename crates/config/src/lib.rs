@@ -64,9 +64,9 @@ impl Default for SmppServerSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `postgres://...` switches to PostgreSQL; unset means SQLite in `data_dir`.
+    /// `postgres://...` switches to `PostgreSQL`; unset means `SQLite` in `data_dir`.
     pub url: Option<Secret>,
-    /// Where the SQLite file lives.
+    /// Where the `SQLite` file lives.
     pub data_dir: PathBuf,
     /// `full` fsyncs every (batched) commit; `normal` survives process crashes but may lose
     /// the last commits on power loss.
@@ -77,17 +77,12 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: None,
-            data_dir: PathBuf::from("./data"),
-            sqlite_synchronous: "full".into(),
-            max_connections: 8,
-        }
+        Self { url: None, data_dir: PathBuf::from("./data"), sqlite_synchronous: "full".into(), max_connections: 8 }
     }
 }
 
 impl DatabaseSettings {
-    /// The SQLite file used when no URL is set.
+    /// The `SQLite` file used when no URL is set.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("textbird.db")
     }

@@ -25,7 +25,12 @@ pub enum CarrierEvent {
     Inbound { connector: String, from: String, to: String, body: String },
 }
 
-pub(crate) async fn run(store: Store, settings: MessageSettings, mut rx: mpsc::Receiver<CarrierEvent>, sink: StatusSink) {
+pub(crate) async fn run(
+    store: Store,
+    settings: MessageSettings,
+    mut rx: mpsc::Receiver<CarrierEvent>,
+    sink: StatusSink,
+) {
     while let Some(event) = rx.recv().await {
         match event {
             CarrierEvent::Report { connector, message_id, carrier_id, status, error_code, detail } => {

@@ -246,7 +246,8 @@ async fn connector_worker(connector: Arc<dyn Connector>, mut rx: mpsc::Receiver<
             let now = now_millis();
             let change = match outcome {
                 SubmitOutcome::Accepted { carrier_id } => {
-                    metrics::histogram!("textbird_dispatch_latency_seconds").record((now - item.due_at).max(0) as f64 / 1000.0);
+                    metrics::histogram!("textbird_dispatch_latency_seconds")
+                        .record((now - item.due_at).max(0) as f64 / 1000.0);
                     let mut c = StatusChange::new(&item.id, Status::Submitted, now);
                     c.connector = Some(connector.name().to_owned());
                     c.carrier_id = Some(carrier_id);

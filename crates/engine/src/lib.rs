@@ -70,15 +70,9 @@ impl Engine {
             }
         }
         let router = Router::new(&settings.routes);
-        let dispatcher = dispatcher::Dispatcher::new(
-            store.clone(),
-            settings,
-            node_id,
-            router,
-            connectors,
-            sink.clone(),
-        )
-        .spawn(stop_rx.clone());
+        let dispatcher =
+            dispatcher::Dispatcher::new(store.clone(), settings, node_id, router, connectors, sink.clone())
+                .spawn(stop_rx.clone());
         let others = vec![
             tokio::spawn(carrier_events::run(store.clone(), settings.messages.clone(), events_rx, sink.clone())),
             webhook_deliverer::spawn(store.clone(), &settings.webhooks, stop_rx.clone()),

@@ -25,7 +25,7 @@ pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
             }
             metrics::gauge!("textbird_queue_depth").set(depth as f64);
         }
-        if tick % PRUNE_EVERY == 0 {
+        if tick.is_multiple_of(PRUNE_EVERY) {
             match store.prune(now_millis() - IDEMPOTENCY_KEEP_MS).await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "pruned old idempotency keys"),
                 Ok(_) => {}

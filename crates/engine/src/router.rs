@@ -36,7 +36,12 @@ mod tests {
 
     #[test]
     fn longest_prefix_then_priority() {
-        let r = Router::new(&[route("", "any", 0), route("31", "nl", 0), route("316", "nl-mobile", 1), route("316", "nl-backup", 0)]);
+        let r = Router::new(&[
+            route("", "any", 0),
+            route("31", "nl", 0),
+            route("316", "nl-mobile", 1),
+            route("316", "nl-backup", 0),
+        ]);
         assert_eq!(r.candidates("31612345678").collect::<Vec<_>>(), ["nl-mobile", "nl-backup", "nl", "any"]);
         assert_eq!(r.candidates("4915112345678").collect::<Vec<_>>(), ["any"]);
         let none = Router::new(&[route("44", "uk", 0)]);

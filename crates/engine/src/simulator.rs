@@ -30,7 +30,13 @@ pub struct Simulator {
 
 impl Simulator {
     /// `window` and `tps` come from the connector's `[[connectors]]` entry.
-    pub fn new(name: String, window: usize, tps: u32, settings: SimulatorSettings, events: mpsc::Sender<CarrierEvent>) -> Self {
+    pub fn new(
+        name: String,
+        window: usize,
+        tps: u32,
+        settings: SimulatorSettings,
+        events: mpsc::Sender<CarrierEvent>,
+    ) -> Self {
         let (reports, rx) = mpsc::channel(PENDING_REPORTS);
         tokio::spawn(report_when_due(rx, events));
         let seed = now_millis().unsigned_abs() << 20;
@@ -111,7 +117,10 @@ impl Connector for Simulator {
         }
         let outcome = self.draw();
         if outcome == Status::Rejected {
-            return SubmitOutcome::Permanent { code: "0x00000045".into(), detail: "simulated rejection (ESME_RSUBMITFAIL)".into() };
+            return SubmitOutcome::Permanent {
+                code: "0x00000045".into(),
+                detail: "simulated rejection (ESME_RSUBMITFAIL)".into(),
+            };
         }
         let carrier_id = format!("{:x}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let (error_code, stat) = match outcome {

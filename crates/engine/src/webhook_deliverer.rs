@@ -75,7 +75,13 @@ async fn run(d: Arc<Deliverer>, lease_ms: i64, mut stop: watch::Receiver<bool>) 
         }
         for job in jobs {
             let key = job.webhook_id.clone().unwrap_or_else(|| job.url.clone());
-            let endpoint = d.endpoints.lock().expect("poisoned").entry(key).or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT))).clone();
+            let endpoint = d
+                .endpoints
+                .lock()
+                .expect("poisoned")
+                .entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
+                .clone();
             // A saturated endpoint's delivery waits out its lease instead of a slot.
             let Ok(endpoint_permit) = endpoint.try_acquire_owned() else { continue };
             let Ok(global_permit) = d.global.clone().try_acquire_owned() else { continue };
@@ -95,7 +101,8 @@ impl Deliverer {
         let now = now_millis();
         let attempt_no = (job.attempts + 1) as u32;
         let timestamp = now / 1000;
-        let secrets = self.store.signing_secrets(&job.account_id, job.webhook_id.as_deref(), now).await.unwrap_or_default();
+        let secrets =
+            self.store.signing_secrets(&job.account_id, job.webhook_id.as_deref(), now).await.unwrap_or_default();
         let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let body = job.payload.as_bytes().to_vec();
         let (status_code, error, next) = match signature_header(&refs, &job.id, timestamp, &body) {
@@ -165,4 +172,3 @@ async fn record(store: Store, mut rx: mpsc::UnboundedReceiver<AttemptResult>) {
         }
     }
 }
-

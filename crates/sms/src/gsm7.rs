@@ -99,18 +99,14 @@ pub(crate) fn lookup(c: char) -> Option<Code> {
     if let Some(i) = BASIC.iter().position(|&b| b == c) {
         return Some(Code::Basic(i as u8));
     }
-    EXTENSION
-        .iter()
-        .find(|&&(_, e)| e == c)
-        .map(|&(code, _)| Code::Extended(code))
+    EXTENSION.iter().find(|&&(_, e)| e == c).map(|&(code, _)| Code::Extended(code))
 }
 
 /// Septets needed to send `text` in the GSM 7-bit default alphabet, counting
 /// extension-table characters as two; `None` if any character is outside
 /// the basic and extension tables.
 pub fn gsm7_septets(text: &str) -> Option<usize> {
-    text.chars()
-        .try_fold(0usize, |n, c| Some(n + lookup(c)?.septets()))
+    text.chars().try_fold(0usize, |n, c| Some(n + lookup(c)?.septets()))
 }
 
 /// Whether every character of `text` is in the GSM 03.38 basic or
@@ -148,9 +144,7 @@ pub fn decode_gsm7(bytes: &[u8]) -> String {
             ESCAPE => match iter.next() {
                 None => char::REPLACEMENT_CHARACTER,
                 Some(ESCAPE) => ' ',
-                Some(code) => extension_char(code)
-                    .or_else(|| basic_char(code))
-                    .unwrap_or(char::REPLACEMENT_CHARACTER),
+                Some(code) => extension_char(code).or_else(|| basic_char(code)).unwrap_or(char::REPLACEMENT_CHARACTER),
             },
             _ => basic_char(b).unwrap_or(char::REPLACEMENT_CHARACTER),
         };
@@ -211,9 +205,7 @@ mod tests {
     #[test]
     fn lookalikes_are_not_gsm() {
         // ç, ` and tab are common in Latin text yet absent from 03.38.
-        for c in [
-            'ç', '`', '\t', 'á', 'í', 'ó', 'ú', 'Ã', 'õ', 'α', '\0', '\u{A0}',
-        ] {
+        for c in ['ç', '`', '\t', 'á', 'í', 'ó', 'ú', 'Ã', 'õ', 'α', '\0', '\u{A0}'] {
             assert_eq!(lookup(c), None, "{c:?}");
         }
     }

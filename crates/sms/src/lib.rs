@@ -15,9 +15,7 @@ use std::str::FromStr;
 
 pub use gsm7::{ESCAPE, decode_gsm7, encode_gsm7, gsm7_septets, is_gsm7};
 pub use pack::{pack_septets, unpack_septets};
-pub use parts::{
-    Analysis, GSM7_MULTI, GSM7_SINGLE, Split, UCS2_MULTI, UCS2_SINGLE, analyze, split,
-};
+pub use parts::{Analysis, GSM7_MULTI, GSM7_SINGLE, Split, UCS2_MULTI, UCS2_SINGLE, analyze, split};
 pub use ucs2::{decode_ucs2, encode_ucs2};
 
 /// The character encoding an SMS is sent in.

@@ -58,10 +58,7 @@ mod tests {
         // The classic 23.038 / PDU-tutorial example: "hellohello".
         let septets = b"hellohello";
         let packed = pack_septets(septets);
-        assert_eq!(
-            packed,
-            vec![0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37]
-        );
+        assert_eq!(packed, vec![0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37]);
         assert_eq!(unpack_septets(&packed, 10), septets.to_vec());
     }
 

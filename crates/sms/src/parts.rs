@@ -42,11 +42,7 @@ pub fn analyze(text: &str) -> Analysis {
     let (encoding, units) = measure(text);
     let mut parts: u32 = 1;
     for_each_cut(text, encoding, units, |_| parts += 1);
-    Analysis {
-        encoding,
-        units,
-        parts,
-    }
+    Analysis { encoding, units, parts }
 }
 
 /// Splits `text` into the parts it is sent as.

@@ -12,9 +12,7 @@ pub fn decode_ucs2(bytes: &[u8]) -> String {
     let chunks = bytes.chunks_exact(2);
     let odd = !chunks.remainder().is_empty();
     let units = chunks.map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
-    let mut out: String = char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
+    let mut out: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
     if odd {
         out.push(char::REPLACEMENT_CHARACTER);
     }

@@ -139,9 +139,7 @@ fn one_non_gsm_char_switches_everything_to_ucs2() {
 
 #[test]
 fn accented_letters_follow_the_real_table() {
-    for gsm in [
-        "é", "É", "è", "Ç", "ù", "ì", "ò", "à", "Ä", "ñ", "ß", "¤", "§", "¿", "¡",
-    ] {
+    for gsm in ["é", "É", "è", "Ç", "ù", "ì", "ò", "à", "Ä", "ñ", "ß", "¤", "§", "¿", "¡"] {
         assert!(is_gsm7(gsm), "{gsm:?} is in 03.38");
     }
     // Only upper-case Ç is at 0x09; these look Latin but are not in 03.38.

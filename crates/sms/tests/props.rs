@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 use textbird_sms::{
-    Encoding, GSM7_MULTI, GSM7_SINGLE, UCS2_MULTI, UCS2_SINGLE, analyze, decode_gsm7, decode_ucs2,
-    encode_gsm7, encode_ucs2, gsm7_septets, is_gsm7, pack_septets, split, unpack_septets,
+    Encoding, GSM7_MULTI, GSM7_SINGLE, UCS2_MULTI, UCS2_SINGLE, analyze, decode_gsm7, decode_ucs2, encode_gsm7,
+    encode_ucs2, gsm7_septets, is_gsm7, pack_septets, split, unpack_septets,
 };
 
 const GSM_CHARS: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
@@ -14,22 +14,16 @@ const GSM_CHARS: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæ
 fn gsm_text() -> impl Strategy<Value = String> {
     let chars: Vec<char> = GSM_CHARS.chars().collect();
     let ext: Vec<char> = "^{}\\[~]|€\u{0C}".chars().collect();
-    prop::collection::vec(
-        prop_oneof![3 => prop::sample::select(chars), 1 => prop::sample::select(ext)],
-        0..500,
-    )
-    .prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop_oneof![3 => prop::sample::select(chars), 1 => prop::sample::select(ext)], 0..500)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 /// GSM text salted with non-GSM BMP and astral characters.
 fn mixed_text() -> impl Strategy<Value = String> {
     let chars: Vec<char> = GSM_CHARS.chars().collect();
     let other: Vec<char> = "çжあ😀🇩🇪𝄞€".chars().collect();
-    prop::collection::vec(
-        prop_oneof![3 => prop::sample::select(chars), 1 => prop::sample::select(other)],
-        0..300,
-    )
-    .prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop_oneof![3 => prop::sample::select(chars), 1 => prop::sample::select(other)], 0..300)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 fn any_text() -> impl Strategy<Value = String> {

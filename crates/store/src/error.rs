@@ -25,13 +25,18 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Unavailable(_) => true,
-            StoreError::Database(e) => matches!(
-                e,
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
-            ) || e.as_database_error().is_some_and(|d| {
-                let msg = d.message();
-                msg.contains("locked") || msg.contains("full") || msg.contains("disk I/O")
-            }),
+            StoreError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Io(_)
+                        | sqlx::Error::WorkerCrashed
+                ) || e.as_database_error().is_some_and(|d| {
+                    let msg = d.message();
+                    msg.contains("locked") || msg.contains("full") || msg.contains("disk I/O")
+                })
+            }
             _ => false,
         }
     }

@@ -51,7 +51,7 @@ macro_rules! delegate {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path`.
+    /// Opens (creating if needed) the `SQLite` database at `path`.
     pub async fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Store, StoreError> {
         Ok(Store::Sqlite(SqliteStore::open(path, options).await?))
     }
@@ -62,9 +62,7 @@ impl Store {
             return Self::open_sqlite(Path::new(path), options).await;
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(
-                "the PostgreSQL backend is not built into this version".into(),
-            ));
+            return Err(StoreError::Unsupported("the PostgreSQL backend is not built into this version".into()));
         }
         Err(StoreError::Unsupported("database URL must start with sqlite:// or postgres://".into()))
     }
@@ -146,7 +144,13 @@ impl Store {
     pub async fn list_opt_outs(&self, account_id: &str, page: &Page) -> Result<Vec<OptOut>, StoreError> {
         delegate!(self, s => s.list_opt_outs(account_id, page).await)
     }
-    pub async fn set_opt_out(&self, account_id: &str, phone: &str, sender: &str, opted_out: bool) -> Result<bool, StoreError> {
+    pub async fn set_opt_out(
+        &self,
+        account_id: &str,
+        phone: &str,
+        sender: &str,
+        opted_out: bool,
+    ) -> Result<bool, StoreError> {
         delegate!(self, s => s.set_opt_out(account_id, phone, sender, opted_out).await)
     }
 
@@ -178,7 +182,12 @@ impl Store {
         delegate!(self, s => s.writer().record_attempts(results).await)
     }
     /// Leases up to `limit` due webhook deliveries.
-    pub async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
         delegate!(self, s => s.writer().claim_deliveries(now, lease_until, limit).await)
     }
 
@@ -188,7 +197,12 @@ impl Store {
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         delegate!(self, s => s.message_events(message_id).await)
     }
-    pub async fn list_messages(&self, account_id: &str, filter: &MessageFilter, page: &Page) -> Result<Vec<Message>, StoreError> {
+    pub async fn list_messages(
+        &self,
+        account_id: &str,
+        filter: &MessageFilter,
+        page: &Page,
+    ) -> Result<Vec<Message>, StoreError> {
         delegate!(self, s => s.list_messages(account_id, filter, page).await)
     }
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
@@ -218,7 +232,12 @@ impl Store {
     pub async fn delete_webhook(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
         delegate!(self, s => s.delete_webhook(account_id, id).await)
     }
-    pub async fn list_deliveries(&self, account_id: &str, webhook_id: Option<&str>, page: &Page) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn list_deliveries(
+        &self,
+        account_id: &str,
+        webhook_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<Delivery>, StoreError> {
         delegate!(self, s => s.list_deliveries(account_id, webhook_id, page).await)
     }
     pub async fn find_delivery(&self, account_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
@@ -229,13 +248,23 @@ impl Store {
     }
     /// Secrets that sign a delivery: the endpoint's (current first), or the account's
     /// callback secret when `webhook_id` is `None`.
-    pub async fn signing_secrets(&self, account_id: &str, webhook_id: Option<&str>, now: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn signing_secrets(
+        &self,
+        account_id: &str,
+        webhook_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
         delegate!(self, s => s.signing_secrets(account_id, webhook_id, now).await)
     }
 
     // ----- idempotency -----
 
-    pub async fn find_idempotency(&self, account_id: &str, credential_id: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+    pub async fn find_idempotency(
+        &self,
+        account_id: &str,
+        credential_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         delegate!(self, s => s.find_idempotency(account_id, credential_id, key).await)
     }
     /// Removes idempotency records and finished deliveries older than `before`.

@@ -49,12 +49,7 @@ impl WebhookCache {
     pub(crate) fn subscribers(&self, account_id: &str, event_type: &str) -> Vec<(String, String)> {
         let map = self.by_account.read().expect("webhook cache poisoned");
         map.get(account_id)
-            .map(|list| {
-                list.iter()
-                    .filter(|h| h.wants(event_type))
-                    .map(|h| (h.id.clone(), h.url.clone()))
-                    .collect()
-            })
+            .map(|list| list.iter().filter(|h| h.wants(event_type)).map(|h| (h.id.clone(), h.url.clone())).collect())
             .unwrap_or_default()
     }
 }

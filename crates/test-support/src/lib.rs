@@ -1,7 +1,7 @@
 //! Test peers for end-to-end suites: a real `textbird serve` process on an ephemeral port
 //! with its own temporary database, the command-line interface against it, and a webhook
 //! receiver that records (and can refuse) what it is sent. Nothing here is mocked: the
-//! server under test is the release binary's code, storage is a real SQLite file.
+//! server under test is the release binary's code, storage is a real `SQLite` file.
 
 mod server;
 mod webhook_sink;

@@ -68,7 +68,11 @@ impl Server {
     /// Starts the process and waits for its listening line; returns the admin account when
     /// this start created it.
     fn spawn(&mut self) -> Option<Account> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).expect("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("log");
         let mut child = Command::new(&self.bin)
             .arg("serve")
             .args(self.common_args())
@@ -94,7 +98,7 @@ impl Server {
                 admin = Some(parse_account(&line));
             }
             if let Some(url) = line.strip_prefix("Listening on ") {
-                self.base = url.trim().to_owned();
+                url.trim().clone_into(&mut self.base);
                 break;
             }
         }
@@ -180,5 +184,9 @@ impl Drop for Server {
 
 fn parse_account(line: &str) -> Account {
     let json: Value = serde_json::from_str(line).expect("account JSON");
-    Account { id: json["id"].as_str().expect("id").to_owned(), api_key: json["api_key"].as_str().expect("api_key").to_owned(), json }
+    Account {
+        id: json["id"].as_str().expect("id").to_owned(),
+        api_key: json["api_key"].as_str().expect("api_key").to_owned(),
+        json,
+    }
 }

@@ -68,7 +68,10 @@ impl WebhookSink {
 async fn receive(State(shared): State<Arc<Mutex<Shared>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let mut s = shared.lock().expect("poisoned");
     s.received.push(Received {
-        headers: headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let status = if s.script.is_empty() { 200 } else { s.script.remove(0) };

@@ -17,10 +17,10 @@ pub struct Common {
     /// Configuration file (TOML). Missing is fine unless given explicitly.
     #[arg(long, env = "TEXTBIRD_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Directory for the SQLite database.
+    /// Directory for the `SQLite` database.
     #[arg(long, env = "TEXTBIRD_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL; `postgres://...` switches to PostgreSQL, `sqlite://PATH` names a file.
+    /// Database URL; `postgres://...` switches to `PostgreSQL`, `sqlite://PATH` names a file.
     #[arg(long, env = "TEXTBIRD_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 }

@@ -114,7 +114,10 @@ async fn rates(store: &Store, command: RatesCommand) -> anyhow::Result<()> {
             let rows = parse_rates_csv(&text).map_err(describe)?;
             let n = store.upsert_rates(&rows).await?;
             println!("{}", serde_json::json!({ "imported": rows.len(), "changed": n }));
-            eprintln!("a running server picks up the new rates within {} s", textbird_app::RATES_RELOAD_INTERVAL.as_secs());
+            eprintln!(
+                "a running server picks up the new rates within {} s",
+                textbird_app::RATES_RELOAD_INTERVAL.as_secs()
+            );
         }
         RatesCommand::List => {
             println!("prefix,price");

@@ -14,7 +14,8 @@ use crate::commands::{describe, open_store};
 
 /// SIGTERM to exit: in-flight submissions get this long, the whole shutdown stays under 10 s.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
-const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let prometheus = PrometheusBuilder::new()

@@ -50,8 +50,7 @@ impl Msisdn {
     }
 
     fn parse_strict(text: &str, input: &str) -> Result<Self, NumberError> {
-        let number =
-            phonenumber::parse(None, text).map_err(|_| NumberError::Unparsable(input.to_owned()))?;
+        let number = phonenumber::parse(None, text).map_err(|_| NumberError::Unparsable(input.to_owned()))?;
         Self::validated(&number, input)
     }
 
@@ -118,10 +117,7 @@ mod tests {
     #[test]
     fn local_numbers_use_the_default_country() {
         assert_eq!(Msisdn::parse("06 1234 5678", nl()).unwrap().as_str(), "+31612345678");
-        assert_eq!(
-            Msisdn::parse("(202) 555-0143", parse_country("US")).unwrap().as_str(),
-            "+12025550143"
-        );
+        assert_eq!(Msisdn::parse("(202) 555-0143", parse_country("US")).unwrap().as_str(), "+12025550143");
     }
 
     #[test]

@@ -56,8 +56,7 @@ impl Sender {
 }
 
 fn allowed_alphanumeric_char(c: char) -> bool {
-    PUNCTUATION.contains(c)
-        || (c.is_alphanumeric() && textbird_sms::is_gsm7(c.encode_utf8(&mut [0; 4])))
+    PUNCTUATION.contains(c) || (c.is_alphanumeric() && textbird_sms::is_gsm7(c.encode_utf8(&mut [0; 4])))
 }
 
 impl fmt::Display for Sender {

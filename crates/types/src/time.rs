@@ -2,16 +2,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch: the one time format stored on every backend.
 pub fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// RFC 3339 in UTC with millisecond precision, as every API answer shows times.
 pub fn format_millis(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| format!("{t:.3}"))
-        .unwrap_or_default()
+    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default()
 }
 
 /// Parses an RFC 3339 timestamp (any offset) into epoch milliseconds.

@@ -16,8 +16,5 @@ mod ssrf;
 
 pub use retry::{MAX_ATTEMPTS, MAX_RETRY_AFTER, Outcome, classify, parse_retry_after, retry_delay};
 pub use sender::{BODY_SNIPPET_LIMIT, DEFAULT_TIMEOUT, Response, SendError, Sender};
-pub use sign::{
-    DEFAULT_TOLERANCE_SECS, SECRET_PREFIX, SecretError, generate_secret, sign, signature_header,
-    verify,
-};
+pub use sign::{DEFAULT_TOLERANCE_SECS, SECRET_PREFIX, SecretError, generate_secret, sign, signature_header, verify};
 pub use ssrf::{BlockReason, Blocked, Policy, UrlError, check_ip, check_url};

@@ -32,11 +32,7 @@ pub const MAX_ATTEMPTS: u32 = LADDER.len() as u32;
 pub fn retry_delay(attempt: u32, jitter_unit: f64) -> Option<Duration> {
     let base = *LADDER.get(attempt as usize)?;
     // Out-of-range or NaN input must not produce a negative or absurd delay.
-    let unit = if jitter_unit.is_finite() {
-        jitter_unit.clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
+    let unit = if jitter_unit.is_finite() { jitter_unit.clamp(0.0, 1.0) } else { 0.5 };
     Some(base.mul_f64(0.8 + 0.4 * unit))
 }
 
@@ -133,10 +129,7 @@ mod tests {
         assert_eq!(parse_retry_after("120", now), Some(Duration::from_mins(2)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("999999999", now), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(MAX_RETRY_AFTER)
-        );
+        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(MAX_RETRY_AFTER));
         for bad in ["", "-5", "1.5", "soon", "12 s"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }

@@ -88,12 +88,7 @@ impl Sender {
 
     /// POSTs `body` with `headers` to `url` and returns the receiver's answer,
     /// whatever its status. Errors mean no HTTP response was obtained.
-    pub async fn post(
-        &self,
-        url: &str,
-        headers: &[(&str, String)],
-        body: Vec<u8>,
-    ) -> Result<Response, SendError> {
+    pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Response, SendError> {
         // Literal-IP hosts never reach the resolver, so they are judged here.
         let url = check_url(url, self.policy)?;
         let mut map = HeaderMap::with_capacity(headers.len());
@@ -104,14 +99,7 @@ impl Sender {
             let value = HeaderValue::from_str(value).map_err(|_| bad())?;
             map.append(name, value);
         }
-        let mut resp = self
-            .client
-            .post(url)
-            .headers(map)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| map_error(&e))?;
+        let mut resp = self.client.post(url).headers(map).body(body).send().await.map_err(|e| map_error(&e))?;
 
         let status = resp.status().as_u16();
         let retry_after = resp
@@ -132,11 +120,7 @@ impl Sender {
                 }
             }
         }
-        Ok(Response {
-            status,
-            retry_after,
-            body_snippet: snippet_text(&snippet),
-        })
+        Ok(Response { status, retry_after, body_snippet: snippet_text(&snippet) })
     }
 }
 
@@ -217,8 +201,7 @@ impl Resolve for GuardedResolver {
         let policy = self.policy;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             for addr in &addrs {
                 if let Err(blocked) = check_ip(addr.ip(), policy) {
                     tracing::debug!(%host, %blocked, "webhook destination refused at resolve time");

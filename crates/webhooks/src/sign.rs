@@ -45,9 +45,7 @@ pub fn generate_secret() -> String {
 /// reference libraries, so secrets pasted without it still work.
 fn decode_key(secret: &str) -> Result<Vec<u8>, SecretError> {
     let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    let key = B64
-        .decode(encoded.trim())
-        .map_err(|_| SecretError::InvalidBase64)?;
+    let key = B64.decode(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?;
     if key.is_empty() {
         return Err(SecretError::Empty);
     }
@@ -66,34 +64,19 @@ fn mac_for(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> HmacSha256 
 }
 
 /// Signs one message: returns `v1,<base64 signature>`.
-pub fn sign(
-    secret: &str,
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> Result<String, SecretError> {
+pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SecretError> {
     let key = decode_key(secret)?;
-    let tag = mac_for(&key, msg_id, timestamp, body)
-        .finalize()
-        .into_bytes();
+    let tag = mac_for(&key, msg_id, timestamp, body).finalize().into_bytes();
     Ok(format!("{SCHEME},{}", B64.encode(tag)))
 }
 
 /// The `webhook-signature` header value: one signature per secret, space separated,
 /// so during a rotation receivers holding either the old or the new secret verify.
-pub fn signature_header(
-    secrets: &[&str],
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> Result<String, SecretError> {
+pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SecretError> {
     if secrets.is_empty() {
         return Err(SecretError::NoSecrets);
     }
-    let sigs = secrets
-        .iter()
-        .map(|s| sign(s, msg_id, timestamp, body))
-        .collect::<Result<Vec<_>, _>>()?;
+    let sigs = secrets.iter().map(|s| sign(s, msg_id, timestamp, body)).collect::<Result<Vec<_>, _>>()?;
     Ok(sigs.join(" "))
 }
 
@@ -152,15 +135,9 @@ mod tests {
 
     #[test]
     fn bad_secrets_are_errors() {
-        assert_eq!(
-            sign("whsec_!!!", MSG_ID, TS, BODY),
-            Err(SecretError::InvalidBase64)
-        );
+        assert_eq!(sign("whsec_!!!", MSG_ID, TS, BODY), Err(SecretError::InvalidBase64));
         assert_eq!(sign("whsec_", MSG_ID, TS, BODY), Err(SecretError::Empty));
-        assert_eq!(
-            signature_header(&[], MSG_ID, TS, BODY),
-            Err(SecretError::NoSecrets)
-        );
+        assert_eq!(signature_header(&[], MSG_ID, TS, BODY), Err(SecretError::NoSecrets));
         // The message must not leak the secret it rejected.
         assert!(!SecretError::InvalidBase64.to_string().contains("!!!"));
     }
@@ -173,15 +150,7 @@ mod tests {
         assert!(a.starts_with(SECRET_PREFIX));
         assert_eq!(decode_key(&a).unwrap().len(), 32);
         let sig = sign(&a, MSG_ID, TS, BODY).unwrap();
-        assert!(verify(
-            &a,
-            MSG_ID,
-            TS,
-            BODY,
-            &sig,
-            TS,
-            DEFAULT_TOLERANCE_SECS
-        ));
+        assert!(verify(&a, MSG_ID, TS, BODY, &sig, TS, DEFAULT_TOLERANCE_SECS));
     }
 
     #[test]
@@ -192,33 +161,19 @@ mod tests {
         assert!(header.starts_with(EXPECTED));
         assert!(verify(SECRET, MSG_ID, TS, BODY, &header, TS, 300));
         assert!(verify(&new, MSG_ID, TS, BODY, &header, TS, 300));
-        assert!(!verify(
-            &generate_secret(),
-            MSG_ID,
-            TS,
-            BODY,
-            &header,
-            TS,
-            300
-        ));
+        assert!(!verify(&generate_secret(), MSG_ID, TS, BODY, &header, TS, 300));
     }
 
     #[test]
     fn verify_rejects_tampering_and_stale_timestamps() {
-        let ok = |body: &[u8], header: &str, now: i64| {
-            verify(SECRET, MSG_ID, TS, body, header, now, 300)
-        };
+        let ok = |body: &[u8], header: &str, now: i64| verify(SECRET, MSG_ID, TS, body, header, now, 300);
         assert!(ok(BODY, EXPECTED, TS));
         assert!(ok(BODY, EXPECTED, TS + 300));
         assert!(ok(BODY, EXPECTED, TS - 300));
         assert!(!ok(BODY, EXPECTED, TS + 301));
         assert!(!ok(BODY, EXPECTED, TS - 301));
         assert!(!ok(br#"{"test": 2432232315}"#, EXPECTED, TS));
-        assert!(!ok(
-            BODY,
-            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            TS
-        ));
+        assert!(!ok(BODY, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", TS));
         assert!(!ok(BODY, "v1,not-base64", TS));
         assert!(!ok(BODY, "v1,g0hM9SsE", TS)); // truncated tag
         assert!(!ok(BODY, "", TS));

@@ -158,10 +158,7 @@ fn v4_reason(ip: Ipv4Addr) -> Option<BlockReason> {
         ([255, 255, 255, 255], 32, R::Broadcast),
         ([240, 0, 0, 0], 4, R::Reserved),
     ];
-    TABLE
-        .iter()
-        .find(|(net, prefix, _)| in_v4(ip, *net, *prefix))
-        .map(|&(_, _, reason)| reason)
+    TABLE.iter().find(|(net, prefix, _)| in_v4(ip, *net, *prefix)).map(|&(_, _, reason)| reason)
 }
 
 /// The IPv4 address an IPv6 address stands for, when it is one of the forms
@@ -208,10 +205,7 @@ fn v6_reason(ip: Ipv6Addr) -> Option<BlockReason> {
     if let Some(v4) = embedded_v4(ip) {
         return v4_reason(v4);
     }
-    TABLE
-        .iter()
-        .find(|(net, prefix, _)| in_v6(ip, *net, *prefix))
-        .map(|&(_, _, reason)| reason)
+    TABLE.iter().find(|(net, prefix, _)| in_v6(ip, *net, *prefix)).map(|&(_, _, reason)| reason)
 }
 
 #[cfg(test)]

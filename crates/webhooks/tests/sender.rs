@@ -10,21 +10,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{any, post};
-use textbird_webhooks::{
-    Outcome, Policy, SendError, Sender, classify, generate_secret, signature_header, verify,
-};
+use textbird_webhooks::{Outcome, Policy, SendError, Sender, classify, generate_secret, signature_header, verify};
 
 /// Every request the server saw: path, headers, body.
 type Seen = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
 
-const ALLOW: Policy = Policy {
-    allow_private_networks: true,
-};
+const ALLOW: Policy = Policy { allow_private_networks: true };
 
 fn record(State(seen): &State<Seen>, uri: &axum::http::Uri, headers: HeaderMap, body: Bytes) {
-    seen.lock()
-        .unwrap()
-        .push((uri.path().to_owned(), headers, body));
+    seen.lock().unwrap().push((uri.path().to_owned(), headers, body));
 }
 
 async fn serve() -> (SocketAddr, Seen) {
@@ -32,21 +26,17 @@ async fn serve() -> (SocketAddr, Seen) {
     let app = Router::new()
         .route(
             "/hook",
-            post(
-                |s: State<Seen>, u: axum::http::Uri, h: HeaderMap, b: Bytes| async move {
-                    record(&s, &u, h, b);
-                    (StatusCode::OK, "thanks")
-                },
-            ),
+            post(|s: State<Seen>, u: axum::http::Uri, h: HeaderMap, b: Bytes| async move {
+                record(&s, &u, h, b);
+                (StatusCode::OK, "thanks")
+            }),
         )
         .route(
             "/redirect",
-            any(
-                |s: State<Seen>, u: axum::http::Uri, h: HeaderMap, b: Bytes| async move {
-                    record(&s, &u, h, b);
-                    (StatusCode::FOUND, [(header::LOCATION, "/hook")], "moved")
-                },
-            ),
+            any(|s: State<Seen>, u: axum::http::Uri, h: HeaderMap, b: Bytes| async move {
+                record(&s, &u, h, b);
+                (StatusCode::FOUND, [(header::LOCATION, "/hook")], "moved")
+            }),
         )
         .route(
             "/slow",
@@ -55,22 +45,8 @@ async fn serve() -> (SocketAddr, Seen) {
                 "late"
             }),
         )
-        .route(
-            "/busy",
-            post(|| async {
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, "7")],
-                    "slow down",
-                )
-            }),
-        )
-        .route(
-            "/big",
-            post(|| async {
-                (StatusCode::INTERNAL_SERVER_ERROR, "x".repeat(100_000)).into_response()
-            }),
-        )
+        .route("/busy", post(|| async { (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "7")], "slow down") }))
+        .route("/big", post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "x".repeat(100_000)).into_response() }))
         .route("/gone", post(|| async { StatusCode::GONE }))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -96,10 +72,7 @@ async fn post_arrives_signed_with_headers_and_body() {
         ("webhook-timestamp", ts.to_string()),
         ("webhook-signature", sig.clone()),
     ];
-    let resp = sender(ALLOW)
-        .post(&format!("http://{addr}/hook"), &headers, body.clone())
-        .await
-        .unwrap();
+    let resp = sender(ALLOW).post(&format!("http://{addr}/hook"), &headers, body.clone()).await.unwrap();
     assert_eq!((resp.status, resp.body_snippet.as_str()), (200, "thanks"));
     assert_eq!(resp.retry_after, None);
     assert_eq!(classify(resp.status), Outcome::Success);
@@ -118,10 +91,7 @@ async fn post_arrives_signed_with_headers_and_body() {
 #[tokio::test]
 async fn redirect_is_returned_not_followed() {
     let (addr, seen) = serve().await;
-    let resp = sender(ALLOW)
-        .post(&format!("http://{addr}/redirect"), &[], b"{}".to_vec())
-        .await
-        .unwrap();
+    let resp = sender(ALLOW).post(&format!("http://{addr}/redirect"), &[], b"{}".to_vec()).await.unwrap();
     assert_eq!(resp.status, 302);
     assert_eq!(classify(resp.status), Outcome::Retry);
     let paths: Vec<_> = seen.lock().unwrap().iter().map(|r| r.0.clone()).collect();
@@ -132,10 +102,7 @@ async fn redirect_is_returned_not_followed() {
 async fn slow_server_times_out() {
     let (addr, _) = serve().await;
     let started = std::time::Instant::now();
-    let err = sender(ALLOW)
-        .post(&format!("http://{addr}/slow"), &[], vec![])
-        .await
-        .unwrap_err();
+    let err = sender(ALLOW).post(&format!("http://{addr}/slow"), &[], vec![]).await.unwrap_err();
     assert_eq!(err, SendError::Timeout);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
@@ -144,22 +111,13 @@ async fn slow_server_times_out() {
 async fn localhost_is_refused_at_connect_time_by_default() {
     let (addr, seen) = serve().await;
     let url = format!("http://localhost:{}/hook", addr.port());
-    let err = sender(Policy::default())
-        .post(&url, &[], b"{}".to_vec())
-        .await
-        .unwrap_err();
+    let err = sender(Policy::default()).post(&url, &[], b"{}".to_vec()).await.unwrap_err();
     let SendError::Blocked(blocked) = &err else {
         panic!("expected Blocked, got {err:?}");
     };
     assert!(blocked.ip.is_loopback());
-    assert!(
-        err.to_string().starts_with("blocked: destination address"),
-        "{err}"
-    );
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "the server must see nothing"
-    );
+    assert!(err.to_string().starts_with("blocked: destination address"), "{err}");
+    assert!(seen.lock().unwrap().is_empty(), "the server must see nothing");
 
     let resp = sender(ALLOW).post(&url, &[], b"{}".to_vec()).await.unwrap();
     assert_eq!(resp.status, 200);
@@ -174,10 +132,7 @@ async fn literal_loopback_is_refused_before_any_connection() {
         format!("http://0177.0.0.1:{}/hook", addr.port()),
         format!("http://2130706433:{}/hook", addr.port()),
     ] {
-        let err = sender(Policy::default())
-            .post(&url, &[], vec![])
-            .await
-            .unwrap_err();
+        let err = sender(Policy::default()).post(&url, &[], vec![]).await.unwrap_err();
         assert!(matches!(err, SendError::Blocked(_)), "{url}: {err:?}");
     }
     assert!(seen.lock().unwrap().is_empty());
@@ -186,10 +141,7 @@ async fn literal_loopback_is_refused_before_any_connection() {
 #[tokio::test]
 async fn retry_after_is_read_from_a_429() {
     let (addr, _) = serve().await;
-    let resp = sender(ALLOW)
-        .post(&format!("http://{addr}/busy"), &[], vec![])
-        .await
-        .unwrap();
+    let resp = sender(ALLOW).post(&format!("http://{addr}/busy"), &[], vec![]).await.unwrap();
     assert_eq!(resp.status, 429);
     assert_eq!(resp.retry_after, Some(Duration::from_secs(7)));
     assert_eq!(resp.body_snippet, "slow down");
@@ -200,16 +152,10 @@ async fn retry_after_is_read_from_a_429() {
 async fn large_body_is_cut_to_a_snippet_and_410_disables() {
     let (addr, _) = serve().await;
     let s = sender(ALLOW);
-    let resp = s
-        .post(&format!("http://{addr}/big"), &[], vec![])
-        .await
-        .unwrap();
+    let resp = s.post(&format!("http://{addr}/big"), &[], vec![]).await.unwrap();
     assert_eq!(resp.status, 500);
     assert_eq!(resp.body_snippet.len(), 1024);
-    let resp = s
-        .post(&format!("http://{addr}/gone"), &[], vec![])
-        .await
-        .unwrap();
+    let resp = s.post(&format!("http://{addr}/gone"), &[], vec![]).await.unwrap();
     assert_eq!(classify(resp.status), Outcome::Disable);
 }
 
@@ -221,10 +167,7 @@ async fn closed_port_is_a_connect_error_without_secrets() {
     };
     let url = format!("http://user:hunter2@127.0.0.1:{port}/hook?token=s3cret");
     let headers = [("authorization", "Bearer topsecret".to_owned())];
-    let err = sender(ALLOW)
-        .post(&url, &headers, vec![])
-        .await
-        .unwrap_err();
+    let err = sender(ALLOW).post(&url, &headers, vec![]).await.unwrap_err();
     assert!(matches!(err, SendError::Connect(_)), "{err:?}");
     let text = err.to_string();
     for secret in ["hunter2", "s3cret", "topsecret", "127.0.0.1"] {
@@ -235,12 +178,6 @@ async fn closed_port_is_a_connect_error_without_secrets() {
 #[tokio::test]
 async fn bad_header_is_reported_by_name_only() {
     let headers = [("x-token", "line\nbreak-secret".to_owned())];
-    let err = sender(ALLOW)
-        .post("http://127.0.0.1:9/", &headers, vec![])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        SendError::Other("invalid header \"x-token\"".to_owned())
-    );
+    let err = sender(ALLOW).post("http://127.0.0.1:9/", &headers, vec![]).await.unwrap_err();
+    assert_eq!(err, SendError::Other("invalid header \"x-token\"".to_owned()));
 }

@@ -18,11 +18,11 @@ impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json") || m.trim().ends_with("+json")));
+        let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json") || m.trim().ends_with("+json"))
+        });
         if !is_json {
             return Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -34,7 +34,12 @@ impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
         let bytes = Bytes::from_request(req, app).await.map_err(|e| {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(status, "body-too-large", "Request body too large", Some(format!("The limit is {} bytes.", app.settings().http.max_body_bytes)))
+                Problem::new(
+                    status,
+                    "body-too-large",
+                    "Request body too large",
+                    Some(format!("The limit is {} bytes.", app.settings().http.max_body_bytes)),
+                )
             } else {
                 Problem::new(status, "bad-body", "Cannot read the request body", None)
             }
@@ -45,7 +50,12 @@ impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", Some(format!("The body is not valid JSON: {inner}")))
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    "Malformed JSON",
+                    Some(format!("The body is not valid JSON: {inner}")),
+                )
             } else {
                 let field = if path == "." { "body".to_owned() } else { path };
                 Problem::validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])

@@ -1,7 +1,7 @@
 //! `/v1/account`: the caller's own account.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use textbird_app::App;
 use textbird_types::Money;

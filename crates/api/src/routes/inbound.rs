@@ -1,8 +1,8 @@
 //! `/v1/inbound`, `/v1/numbers`, `/v1/opt-outs`, and the simulator's inbound injection.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use textbird_app::{App, Inbound, InjectInbound};
 use utoipa::{IntoParams, ToSchema};
@@ -44,12 +44,24 @@ pub(crate) struct InboundDto {
 }
 
 fn inbound_dto(m: Inbound) -> InboundDto {
-    InboundDto { id: m.id, from: m.from, to: m.to, body: m.body, keyword: m.keyword, connector: m.connector, received_at: time(m.created_at) }
+    InboundDto {
+        id: m.id,
+        from: m.from,
+        to: m.to,
+        body: m.body,
+        keyword: m.keyword,
+        connector: m.connector,
+        received_at: time(m.created_at),
+    }
 }
 
 /// Messages received on the account's numbers, newest first.
 #[utoipa::path(get, path = "/v1/inbound", tag = "inbound", params(PageParams), responses((status = 200, body = Page<InboundDto>)))]
-async fn list_inbound(State(app): State<App>, Auth(p): Auth, Query(q): Query<PageParams>) -> Result<Json<Page<InboundDto>>, ApiError> {
+async fn list_inbound(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<PageParams>,
+) -> Result<Json<Page<InboundDto>>, ApiError> {
     let (items, next_cursor) = app.inbound(&p, q.cursor, q.limit).await?;
     Ok(Json(Page { data: items.into_iter().map(inbound_dto).collect(), next_cursor }))
 }
@@ -66,7 +78,11 @@ pub(crate) struct InjectBody {
 /// Make the simulated carrier deliver an inbound SMS, exactly as a real carrier would.
 #[utoipa::path(post, path = "/v1/simulator/inbound", tag = "inbound", request_body = InjectBody,
     responses((status = 202, description = "Handed to the carrier pipeline"), (status = 404, body = Problem)))]
-async fn inject_inbound(State(app): State<App>, Auth(p): Auth, body: JsonBody<InjectBody>) -> Result<StatusCode, ApiError> {
+async fn inject_inbound(
+    State(app): State<App>,
+    Auth(p): Auth,
+    body: JsonBody<InjectBody>,
+) -> Result<StatusCode, ApiError> {
     let b = body.value;
     app.inject_inbound(&p, InjectInbound { from: b.from, to: b.to, body: b.body }).await?;
     Ok(StatusCode::ACCEPTED)
@@ -93,14 +109,22 @@ async fn list_numbers(State(app): State<App>, Auth(p): Auth) -> Result<Json<Vec<
 
 #[utoipa::path(post, path = "/v1/numbers", tag = "inbound", request_body = NumberBody,
     responses((status = 201, body = NumberBody), (status = 409, body = Problem)))]
-async fn add_number(State(app): State<App>, Auth(p): Auth, body: JsonBody<NumberBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+async fn add_number(
+    State(app): State<App>,
+    Auth(p): Auth,
+    body: JsonBody<NumberBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let number = app.add_number(&p, &body.value.number).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "number": number }))))
 }
 
 #[utoipa::path(delete, path = "/v1/numbers/{number}", tag = "inbound", params(("number" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn remove_number(State(app): State<App>, Auth(p): Auth, Path(number): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove_number(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(number): Path<String>,
+) -> Result<StatusCode, ApiError> {
     app.remove_number(&p, &number).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -121,25 +145,41 @@ pub(crate) struct OptOutBody {
 
 /// Numbers that opted out (by STOP or by API); sends to them are refused and not charged.
 #[utoipa::path(get, path = "/v1/opt-outs", tag = "inbound", params(PageParams), responses((status = 200, body = Page<OptOutDto>)))]
-async fn list_opt_outs(State(app): State<App>, Auth(p): Auth, Query(q): Query<PageParams>) -> Result<Json<Page<OptOutDto>>, ApiError> {
+async fn list_opt_outs(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<PageParams>,
+) -> Result<Json<Page<OptOutDto>>, ApiError> {
     let limit = q.limit;
     let items = app.opt_outs(&p, q.cursor, limit).await?;
-    let next_cursor = (items.len() == limit.unwrap_or(50) as usize).then(|| items.last().map(|o| o.phone.clone())).flatten();
+    let next_cursor =
+        (items.len() == limit.unwrap_or(50) as usize).then(|| items.last().map(|o| o.phone.clone())).flatten();
     Ok(Json(Page {
-        data: items.into_iter().map(|o| OptOutDto { phone: o.phone, sender: o.sender, created_at: time(o.created_at) }).collect(),
+        data: items
+            .into_iter()
+            .map(|o| OptOutDto { phone: o.phone, sender: o.sender, created_at: time(o.created_at) })
+            .collect(),
         next_cursor,
     }))
 }
 
 #[utoipa::path(post, path = "/v1/opt-outs", tag = "inbound", request_body = OptOutBody, responses((status = 201, body = OptOutBody)))]
-async fn add_opt_out(State(app): State<App>, Auth(p): Auth, body: JsonBody<OptOutBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+async fn add_opt_out(
+    State(app): State<App>,
+    Auth(p): Auth,
+    body: JsonBody<OptOutBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let phone = app.set_opt_out(&p, &body.value.phone, true).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "phone": phone }))))
 }
 
 #[utoipa::path(delete, path = "/v1/opt-outs/{phone}", tag = "inbound", params(("phone" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn remove_opt_out(State(app): State<App>, Auth(p): Auth, Path(phone): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove_opt_out(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(phone): Path<String>,
+) -> Result<StatusCode, ApiError> {
     app.set_opt_out(&p, &phone, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,9 @@
 //! `/v1/messages`: send, get, list, cancel.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use textbird_app::{App, Message, MessageEvent, MessageQuery, SendOutcome, SendRequest};
 use textbird_types::Money;
@@ -119,7 +119,12 @@ fn replayed(status: u16, body: String) -> Response {
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", request_body = SendBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key + same body within 24 h gives the same response and no second message")),
     responses((status = 201, body = SendResponse), (status = 402, body = Problem), (status = 422, body = Problem)))]
-async fn send_messages(State(app): State<App>, Auth(p): Auth, headers: HeaderMap, body: JsonBody<SendBody>) -> Result<Response, ApiError> {
+async fn send_messages(
+    State(app): State<App>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: JsonBody<SendBody>,
+) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, &body.hash)?;
     let _guard = match &key {
         Some(k) => {
@@ -196,7 +201,8 @@ pub(crate) struct MessageDto {
 }
 
 fn message_dto(m: Message, events: Option<Vec<MessageEvent>>) -> MessageDto {
-    let error = (m.error_code.is_some() || m.error_detail.is_some()).then(|| ErrorDto { code: m.error_code, detail: m.error_detail });
+    let error = (m.error_code.is_some() || m.error_detail.is_some())
+        .then_some(ErrorDto { code: m.error_code, detail: m.error_detail });
     MessageDto {
         id: m.id,
         batch_id: m.batch_id,
@@ -218,14 +224,20 @@ fn message_dto(m: Message, events: Option<Vec<MessageEvent>>) -> MessageDto {
         possible_duplicate: m.possible_duplicate,
         created_at: time(m.created_at),
         updated_at: time(m.updated_at),
-        events: events.map(|ev| ev.into_iter().map(|e| EventDto { status: e.status, at: time(e.created_at), detail: e.detail }).collect()),
+        events: events.map(|ev| {
+            ev.into_iter().map(|e| EventDto { status: e.status, at: time(e.created_at), detail: e.detail }).collect()
+        }),
     }
 }
 
 /// A message with its status history.
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, body = MessageDto), (status = 404, body = Problem)))]
-async fn get_message(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<MessageDto>, ApiError> {
+async fn get_message(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<MessageDto>, ApiError> {
     let (m, events) = app.message(&p, &id).await?;
     Ok(Json(message_dto(m, Some(events))))
 }
@@ -248,7 +260,11 @@ pub(crate) struct ListParams {
 /// Messages, newest first.
 #[utoipa::path(get, path = "/v1/messages", tag = "messages", params(ListParams),
     responses((status = 200, body = Page<MessageDto>), (status = 422, body = Problem)))]
-async fn list_messages(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> Result<Json<Page<MessageDto>>, ApiError> {
+async fn list_messages(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<ListParams>,
+) -> Result<Json<Page<MessageDto>>, ApiError> {
     let list = app
         .messages(
             &p,
@@ -263,12 +279,19 @@ async fn list_messages(State(app): State<App>, Auth(p): Auth, Query(q): Query<Li
             },
         )
         .await?;
-    Ok(Json(Page { data: list.items.into_iter().map(|m| message_dto(m, None)).collect(), next_cursor: list.next_cursor }))
+    Ok(Json(Page {
+        data: list.items.into_iter().map(|m| message_dto(m, None)).collect(),
+        next_cursor: list.next_cursor,
+    }))
 }
 
 /// Cancel a scheduled message; its price is refunded.
 #[utoipa::path(post, path = "/v1/messages/{id}/cancel", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, body = MessageDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn cancel_message(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<MessageDto>, ApiError> {
+async fn cancel_message(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<MessageDto>, ApiError> {
     Ok(Json(message_dto(app.cancel(&p, &id).await?, None)))
 }

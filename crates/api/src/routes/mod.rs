@@ -14,11 +14,7 @@ use utoipa::{Modify, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
-    router
-        .merge(messages::router())
-        .merge(inbound::router())
-        .merge(webhooks::router())
-        .merge(account::router())
+    router.merge(messages::router()).merge(inbound::router()).merge(webhooks::router()).merge(account::router())
 }
 
 pub(crate) struct SecurityAddon;
@@ -26,8 +22,12 @@ pub(crate) struct SecurityAddon;
 impl Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
     }
 }
 

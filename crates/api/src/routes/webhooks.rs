@@ -1,9 +1,9 @@
 //! `/v1/webhooks`: endpoints, secret rotation, deliveries and attempts.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use textbird_app::{App, EVENT_TYPES, Webhook, WebhookChange};
 use utoipa::{IntoParams, ToSchema};
@@ -65,7 +65,12 @@ fn dto(w: Webhook, secret: Option<String>) -> WebhookDto {
 /// Create an endpoint. The signing secret (`whsec_...`) is shown only here.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateBody,
     responses((status = 201, body = WebhookDto), (status = 422, body = Problem)))]
-async fn create_webhook(State(app): State<App>, Auth(p): Auth, headers: HeaderMap, body: JsonBody<CreateBody>) -> Result<Response, ApiError> {
+async fn create_webhook(
+    State(app): State<App>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, &body.hash)?;
     let _guard = match &key {
         Some(k) => {
@@ -94,7 +99,11 @@ async fn list_webhooks(State(app): State<App>, Auth(p): Auth) -> Result<Json<Vec
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookDto), (status = 404, body = Problem)))]
-async fn get_webhook(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<WebhookDto>, ApiError> {
+async fn get_webhook(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookDto>, ApiError> {
     Ok(Json(dto(app.webhook(&p, &id).await?, None)))
 }
 
@@ -109,7 +118,12 @@ pub(crate) struct UpdateBody {
 
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateBody,
     responses((status = 200, body = WebhookDto), (status = 404, body = Problem)))]
-async fn update_webhook(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, body: JsonBody<UpdateBody>) -> Result<Json<WebhookDto>, ApiError> {
+async fn update_webhook(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    body: JsonBody<UpdateBody>,
+) -> Result<Json<WebhookDto>, ApiError> {
     let b = body.value;
     let w = app.update_webhook(&p, &id, WebhookChange { url: b.url, events: b.events, enabled: b.enabled }).await?;
     Ok(Json(dto(w, None)))
@@ -125,7 +139,11 @@ async fn delete_webhook(State(app): State<App>, Auth(p): Auth, Path(id): Path<St
 /// New signing secret; for 24 hours deliveries carry signatures by both old and new.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookDto), (status = 404, body = Problem)))]
-async fn rotate_secret(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<WebhookDto>, ApiError> {
+async fn rotate_secret(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookDto>, ApiError> {
     let secret = app.rotate_webhook_secret(&p, &id).await?;
     Ok(Json(dto(app.webhook(&p, &id).await?, Some(secret))))
 }
@@ -155,7 +173,12 @@ pub(crate) struct PageParams {
     limit: Option<u32>,
 }
 
-async fn deliveries(app: &App, p: &textbird_app::Principal, webhook_id: Option<&str>, q: PageParams) -> Result<Json<Page<DeliveryDto>>, ApiError> {
+async fn deliveries(
+    app: &App,
+    p: &textbird_app::Principal,
+    webhook_id: Option<&str>,
+    q: PageParams,
+) -> Result<Json<Page<DeliveryDto>>, ApiError> {
     let (items, next_cursor) = app.webhook_deliveries(p, webhook_id, q.cursor, q.limit).await?;
     Ok(Json(Page {
         data: items
@@ -181,13 +204,22 @@ async fn deliveries(app: &App, p: &textbird_app::Principal, webhook_id: Option<&
 /// Deliveries to one endpoint, newest first.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), PageParams),
     responses((status = 200, body = Page<DeliveryDto>), (status = 404, body = Problem)))]
-async fn list_deliveries(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<PageParams>) -> Result<Json<Page<DeliveryDto>>, ApiError> {
+async fn list_deliveries(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<PageParams>,
+) -> Result<Json<Page<DeliveryDto>>, ApiError> {
     deliveries(&app, &p, Some(&id), q).await
 }
 
 /// Every delivery of the account (endpoints and per-message callback URLs), newest first.
 #[utoipa::path(get, path = "/v1/webhook-deliveries", tag = "webhooks", params(PageParams), responses((status = 200, body = Page<DeliveryDto>)))]
-async fn list_all_deliveries(State(app): State<App>, Auth(p): Auth, Query(q): Query<PageParams>) -> Result<Json<Page<DeliveryDto>>, ApiError> {
+async fn list_all_deliveries(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<PageParams>,
+) -> Result<Json<Page<DeliveryDto>>, ApiError> {
     deliveries(&app, &p, None, q).await
 }
 
@@ -202,12 +234,21 @@ pub(crate) struct AttemptDto {
 /// Every attempt of one delivery.
 #[utoipa::path(get, path = "/v1/webhook-deliveries/{id}/attempts", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = Vec<AttemptDto>), (status = 404, body = Problem)))]
-async fn list_attempts(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<Vec<AttemptDto>>, ApiError> {
+async fn list_attempts(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AttemptDto>>, ApiError> {
     let attempts = app.delivery_attempts(&p, &id).await?;
     Ok(Json(
         attempts
             .into_iter()
-            .map(|a| AttemptDto { status_code: a.status_code, error: a.error, duration_ms: a.duration_ms, at: time(a.created_at) })
+            .map(|a| AttemptDto {
+                status_code: a.status_code,
+                error: a.error,
+                duration_ms: a.duration_ms,
+                at: time(a.created_at),
+            })
             .collect(),
     ))
 }

@@ -4,8 +4,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
 use super::rows::{self, ACCOUNT_COLUMNS, page_limit};
-use crate::model::{Account, Credential, NewAccount, NewCredential, OptOut, OwnedNumber, Page, Rate};
 use crate::StoreError;
+use crate::model::{Account, Credential, NewAccount, NewCredential, OptOut, OwnedNumber, Page, Rate};
 
 impl SqliteStore {
     pub async fn create_account(&self, a: &NewAccount, credentials: &[NewCredential]) -> Result<(), StoreError> {
@@ -28,12 +28,14 @@ impl SqliteStore {
         .await
         .map_err(|e| unique_to_conflict(e, "an account with this username exists"))?;
         if a.balance != 0 {
-            sqlx::query("INSERT INTO ledger (account_id, amount, reason, created_at) VALUES (?, ?, 'opening balance', ?)")
-                .bind(&a.id)
-                .bind(a.balance)
-                .bind(a.created_at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO ledger (account_id, amount, reason, created_at) VALUES (?, ?, 'opening balance', ?)",
+            )
+            .bind(&a.id)
+            .bind(a.balance)
+            .bind(a.created_at)
+            .execute(&mut *tx)
+            .await?;
         }
         for c in credentials {
             sqlx::query(
@@ -70,7 +72,12 @@ impl SqliteStore {
 
     pub async fn find_account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(&self.pool).await?.as_ref().map(rows::account))
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::account))
     }
 
     pub async fn find_credential(&self, lookup: &str, now: i64) -> Result<Option<Credential>, StoreError> {
@@ -165,12 +172,13 @@ impl SqliteStore {
     }
 
     pub async fn add_number(&self, account_id: &str, number: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("INSERT INTO numbers (number, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(number)
-            .bind(account_id)
-            .bind(textbird_types::now_millis())
-            .execute(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("INSERT INTO numbers (number, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(number)
+                .bind(account_id)
+                .bind(textbird_types::now_millis())
+                .execute(&self.pool)
+                .await?;
         if r.rows_affected() == 0 {
             // Ours already is fine; another account's is a conflict that must not reveal the owner.
             let owner = self.find_number_owner(number).await?;
@@ -236,7 +244,13 @@ impl SqliteStore {
         Ok(rows.iter().map(|r| OptOut { phone: r.get(0), sender: r.get(1), created_at: r.get(2) }).collect())
     }
 
-    pub async fn set_opt_out(&self, account_id: &str, phone: &str, sender: &str, opted_out: bool) -> Result<bool, StoreError> {
+    pub async fn set_opt_out(
+        &self,
+        account_id: &str,
+        phone: &str,
+        sender: &str,
+        opted_out: bool,
+    ) -> Result<bool, StoreError> {
         let r = if opted_out {
             sqlx::query("INSERT INTO opt_outs (account_id, phone, sender, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(account_id)

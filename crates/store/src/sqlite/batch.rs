@@ -10,13 +10,12 @@ use textbird_types::{Money, Status, format_millis, new_id, now_millis};
 
 use super::writer::{Done, Op};
 use crate::model::{
-    AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DeliveryNext, DispatchItem, NewInbound,
-    StatusChange,
+    AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DeliveryNext, DispatchItem, NewInbound, StatusChange,
 };
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
 
-/// Rows per multi-row statement; keeps bound parameters far below SQLite's limit.
+/// Rows per multi-row statement; keeps bound parameters far below `SQLite`'s limit.
 const ROWS_PER_STATEMENT: usize = 250;
 /// Scheduled messages promoted to the queue per claim.
 const PROMOTE_LIMIT: i64 = 1000;
@@ -52,7 +51,15 @@ struct NewDelivery {
 
 impl Fanout {
     /// Queues one outbox row per subscribed endpoint (and the message's own callback URL).
-    fn webhooks(&mut self, hooks: &WebhookCache, account_id: &str, event_type: &'static str, callback: Option<&str>, payload: &str, at: i64) {
+    fn webhooks(
+        &mut self,
+        hooks: &WebhookCache,
+        account_id: &str,
+        event_type: &'static str,
+        callback: Option<&str>,
+        payload: &str,
+        at: i64,
+    ) {
         for (webhook_id, url) in hooks.subscribers(account_id, event_type) {
             self.deliveries.push(NewDelivery {
                 id: new_id(),
@@ -167,7 +174,12 @@ fn message_payload(
 }
 
 /// Runs every op of a batch in one transaction; one result per op, in order.
-pub(super) async fn run_all(conn: &mut SqliteConnection, ops: &[Op], hooks: &WebhookCache, signals: &Signals) -> Result<Vec<Done>, StoreError> {
+pub(super) async fn run_all(
+    conn: &mut SqliteConnection,
+    ops: &[Op],
+    hooks: &WebhookCache,
+    signals: &Signals,
+) -> Result<Vec<Done>, StoreError> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let c: &mut SqliteConnection = &mut tx;
     let mut fan = Fanout::default();
@@ -276,16 +288,13 @@ async fn accept_many(
             }
         }
     }
-    let stored: Vec<&AcceptBatch> = batches
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == AcceptOutcome::Stored)
-        .map(|(b, _)| *b)
-        .collect();
+    let stored: Vec<&AcceptBatch> =
+        batches.iter().zip(&outcomes).filter(|(_, o)| **o == AcceptOutcome::Stored).map(|(b, _)| *b).collect();
     let debits: Vec<&&AcceptBatch> = stored.iter().filter(|b| b.debit > 0).collect();
     let now = now_millis();
     for chunk in debits.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO ledger (account_id, amount, reason, created_at) ");
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO ledger (account_id, amount, reason, created_at) ");
         qb.push_values(chunk, |mut q, b| {
             q.push_bind(&b.account_id).push_bind(-b.debit).push_bind("send").push_bind(now);
         });
@@ -421,10 +430,16 @@ fn rounds(changes: &[StatusChange]) -> Vec<Vec<&StatusChange>> {
     rounds
 }
 
-async fn apply_status(c: &mut SqliteConnection, changes: &[StatusChange], fan: &mut Fanout, hooks: &WebhookCache) -> Result<usize, StoreError> {
+async fn apply_status(
+    c: &mut SqliteConnection,
+    changes: &[StatusChange],
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) -> Result<usize, StoreError> {
     let mut applied = 0;
     for round in rounds(changes) {
-        let (retries, moves): (Vec<&StatusChange>, Vec<&StatusChange>) = round.into_iter().partition(|c| c.retry_at.is_some());
+        let (retries, moves): (Vec<&StatusChange>, Vec<&StatusChange>) =
+            round.into_iter().partition(|c| c.retry_at.is_some());
         for chunk in retries.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "UPDATE messages SET next_attempt_at = v.column2, error_code = v.column3, error_detail = v.column4, \
@@ -461,7 +476,11 @@ async fn apply_status(c: &mut SqliteConnection, changes: &[StatusChange], fan: &
                     .push_bind(&ch.carrier_id)
                     .push_bind(&ch.error_code)
                     // The detail describes the error only for outcomes that are failures.
-                    .push_bind(if ch.error_code.is_some() || is_failure(ch.status) { ch.detail.as_deref() } else { None });
+                    .push_bind(if ch.error_code.is_some() || is_failure(ch.status) {
+                        ch.detail.as_deref()
+                    } else {
+                        None
+                    });
             });
             qb.push(format!(
                 ") AS v WHERE messages.id = v.column1 AND messages.status NOT IN {TERMINAL} \
@@ -485,22 +504,40 @@ async fn apply_status(c: &mut SqliteConnection, changes: &[StatusChange], fan: &
     Ok(applied)
 }
 
-async fn cancel(c: &mut SqliteConnection, account_id: &str, message_id: &str, now: i64, fan: &mut Fanout, hooks: &WebhookCache) -> Result<bool, StoreError> {
+async fn cancel(
+    c: &mut SqliteConnection,
+    account_id: &str,
+    message_id: &str,
+    now: i64,
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) -> Result<bool, StoreError> {
     let sql = format!(
         "UPDATE messages SET status = 'canceled', updated_at = ?, lease_owner = NULL, lease_until = NULL \
          WHERE id = ? AND account_id = ? AND status = 'scheduled' RETURNING {TRANSITION_COLUMNS}"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(message_id).bind(account_id).fetch_all(&mut *c).await?;
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(message_id).bind(account_id).fetch_all(&mut *c).await?;
     record_transitions(&rows, now, &HashMap::new(), &|_, _| true, fan, hooks);
     Ok(!rows.is_empty())
 }
 
-async fn claim_due(c: &mut SqliteConnection, claim: &Claim, fan: &mut Fanout, hooks: &WebhookCache) -> Result<Vec<DispatchItem>, StoreError> {
+async fn claim_due(
+    c: &mut SqliteConnection,
+    claim: &Claim,
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) -> Result<Vec<DispatchItem>, StoreError> {
     let promote = format!(
         "UPDATE messages SET status = 'queued', updated_at = ? WHERE id IN (SELECT id FROM messages \
          WHERE status = 'scheduled' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) RETURNING {TRANSITION_COLUMNS}"
     );
-    let promoted = sqlx::query(sqlx::AssertSqlSafe(promote)).bind(claim.now).bind(claim.now).bind(PROMOTE_LIMIT).fetch_all(&mut *c).await?;
+    let promoted = sqlx::query(sqlx::AssertSqlSafe(promote))
+        .bind(claim.now)
+        .bind(claim.now)
+        .bind(PROMOTE_LIMIT)
+        .fetch_all(&mut *c)
+        .await?;
     record_transitions(&promoted, claim.now, &HashMap::new(), &|_, _| false, fan, hooks);
 
     // A message still carrying a lease owner was claimed before and never reported back: it
@@ -538,7 +575,12 @@ async fn claim_due(c: &mut SqliteConnection, claim: &Claim, fan: &mut Fanout, ho
         .collect())
 }
 
-async fn receive(c: &mut SqliteConnection, m: &NewInbound, fan: &mut Fanout, hooks: &WebhookCache) -> Result<(), StoreError> {
+async fn receive(
+    c: &mut SqliteConnection,
+    m: &NewInbound,
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO inbound_messages (id, account_id, from_number, to_number, body, connector, keyword, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -588,7 +630,11 @@ async fn receive(c: &mut SqliteConnection, m: &NewInbound, fan: &mut Fanout, hoo
     Ok(())
 }
 
-async fn record_attempts(c: &mut SqliteConnection, results: &[AttemptResult], hooks: &WebhookCache) -> Result<(), StoreError> {
+async fn record_attempts(
+    c: &mut SqliteConnection,
+    results: &[AttemptResult],
+    hooks: &WebhookCache,
+) -> Result<(), StoreError> {
     for a in results {
         sqlx::query(
             "INSERT INTO webhook_attempts (delivery_id, account_id, status_code, error, duration_ms, created_at) \
@@ -661,7 +707,12 @@ async fn record_attempts(c: &mut SqliteConnection, results: &[AttemptResult], ho
     Ok(())
 }
 
-async fn claim_deliveries(c: &mut SqliteConnection, now: i64, lease_until: i64, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+async fn claim_deliveries(
+    c: &mut SqliteConnection,
+    now: i64,
+    lease_until: i64,
+    limit: u32,
+) -> Result<Vec<DeliveryJob>, StoreError> {
     let rows = sqlx::query(
         "UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id IN (SELECT id FROM webhook_deliveries \
          WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) \

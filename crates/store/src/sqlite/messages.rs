@@ -4,26 +4,39 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
 use super::rows::{self, INBOUND_COLUMNS, MESSAGE_COLUMNS, page_limit};
-use crate::model::{Inbound, Message, MessageEvent, MessageFilter, Page};
 use crate::StoreError;
+use crate::model::{Inbound, Message, MessageEvent, MessageFilter, Page};
 
 impl SqliteStore {
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ? AND account_id = ?");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::message))
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::message))
     }
 
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
-        let rows = sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = ? ORDER BY id")
-            .bind(message_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = ? ORDER BY id")
+                .bind(message_id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(|r| MessageEvent { status: r.get(0), detail: r.get(1), created_at: r.get(2) }).collect())
     }
 
     /// Newest first; `page.after` is the last id of the previous page.
-    pub async fn list_messages(&self, account_id: &str, f: &MessageFilter, page: &Page) -> Result<Vec<Message>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = "));
+    pub async fn list_messages(
+        &self,
+        account_id: &str,
+        f: &MessageFilter,
+        page: &Page,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = "));
         qb.push_bind(account_id);
         if let Some(after) = &page.after {
             qb.push(" AND id < ").push_bind(after);

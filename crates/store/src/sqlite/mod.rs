@@ -1,4 +1,4 @@
-//! The embedded SQLite backend: WAL, one writer connection owned by the batching writer
+//! The embedded `SQLite` backend: WAL, one writer connection owned by the batching writer
 //! task, a pool of readers.
 
 mod accounts;
@@ -86,9 +86,7 @@ impl SqliteStore {
 
     /// Begins a write transaction that takes the write lock at once, so it waits on
     /// `busy_timeout` instead of failing when it would upgrade from a read.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -97,12 +95,11 @@ impl SqliteStore {
 async fn check_schema(pool: &SqlitePool, migrate: bool) -> Result<(), StoreError> {
     let binary = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let mut conn = pool.acquire().await?;
-    let has_table: i64 = sqlx::query(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .get(0);
+    let has_table: i64 =
+        sqlx::query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(&mut *conn)
+            .await?
+            .get(0);
     let database: i64 = if has_table > 0 {
         sqlx::query("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *conn)

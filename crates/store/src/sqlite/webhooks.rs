@@ -5,8 +5,8 @@ use sqlx::{Row, SqlitePool};
 
 use super::SqliteStore;
 use super::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, page_limit};
-use crate::model::{Attempt, Delivery, Page, Webhook};
 use crate::StoreError;
+use crate::model::{Attempt, Delivery, Page, Webhook};
 
 pub(super) async fn load_all(pool: &SqlitePool) -> Result<Vec<Webhook>, StoreError> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks");
@@ -39,12 +39,24 @@ impl SqliteStore {
 
     pub async fn find_webhook(&self, account_id: &str, id: &str) -> Result<Option<Webhook>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ? AND account_id = ?");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::webhook))
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::webhook))
     }
 
     pub async fn list_webhooks(&self, account_id: &str) -> Result<Vec<Webhook>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? ORDER BY id");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(&self.pool).await?.iter().map(rows::webhook).collect())
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::webhook)
+            .collect())
     }
 
     pub async fn update_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
@@ -81,7 +93,12 @@ impl SqliteStore {
         Ok(r.rows_affected() > 0)
     }
 
-    pub async fn list_deliveries(&self, account_id: &str, webhook_id: Option<&str>, page: &Page) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn list_deliveries(
+        &self,
+        account_id: &str,
+        webhook_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = ? AND (? IS NULL OR webhook_id = ?) \
              AND id < ? ORDER BY id DESC LIMIT ?"
@@ -99,7 +116,13 @@ impl SqliteStore {
 
     pub async fn find_delivery(&self, account_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ? AND account_id = ?");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?.as_ref().map(rows::delivery))
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::delivery))
     }
 
     pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
@@ -117,7 +140,12 @@ impl SqliteStore {
             .collect())
     }
 
-    pub async fn signing_secrets(&self, account_id: &str, webhook_id: Option<&str>, now: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn signing_secrets(
+        &self,
+        account_id: &str,
+        webhook_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let Some(id) = webhook_id else {
             let row = sqlx::query("SELECT callback_secret FROM accounts WHERE id = ?")
                 .bind(account_id)

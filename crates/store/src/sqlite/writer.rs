@@ -8,7 +8,9 @@ use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch;
-use crate::model::{AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange};
+use crate::model::{
+    AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange,
+};
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
 
@@ -74,7 +76,12 @@ impl Writer {
     pub(crate) async fn record_attempts(&self, results: Vec<AttemptResult>) -> Result<(), StoreError> {
         self.call(|r| Op::Attempts(results, r)).await
     }
-    pub(crate) async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+    pub(crate) async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
         self.call(|reply| Op::ClaimDeliveries { now, lease_until, limit, reply }).await
     }
 
@@ -99,10 +106,10 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, webhooks: W
         }
         let shutdown = ops.iter().position(|o| matches!(o, Op::Shutdown(_)));
         let mut stop = None;
-        if let Some(i) = shutdown {
-            if let Op::Shutdown(done) = ops.remove(i) {
-                stop = Some(done);
-            }
+        if let Some(i) = shutdown
+            && let Op::Shutdown(done) = ops.remove(i)
+        {
+            stop = Some(done);
         }
         if !ops.is_empty() {
             let started = Instant::now();
@@ -173,11 +180,7 @@ fn deliver(ops: Vec<Op>, replies: Vec<Done>) {
 
 fn fail(op: Op, e: &StoreError) {
     let err = || {
-        if e.is_unavailable() {
-            StoreError::Unavailable(e.to_string())
-        } else {
-            StoreError::Failed(e.to_string())
-        }
+        if e.is_unavailable() { StoreError::Unavailable(e.to_string()) } else { StoreError::Failed(e.to_string()) }
     };
     match op {
         Op::Accept(_, r) => drop(r.send(Err(err()))),

@@ -1,11 +1,7 @@
 use super::*;
 
-const DENY: Policy = Policy {
-    allow_private_networks: false,
-};
-const ALLOW: Policy = Policy {
-    allow_private_networks: true,
-};
+const DENY: Policy = Policy { allow_private_networks: false };
+const ALLOW: Policy = Policy { allow_private_networks: true };
 
 fn reason(s: &str) -> Option<BlockReason> {
     check_ip(s.parse().unwrap(), DENY).err().map(|b| b.reason)
@@ -100,13 +96,7 @@ fn v6_forms_embedding_v4_are_judged_by_the_v4_address() {
 
 #[test]
 fn allow_private_networks_lets_everything_through() {
-    for ip in [
-        "127.0.0.1",
-        "169.254.169.254",
-        "fd00:ec2::254",
-        "::ffff:10.0.0.1",
-        "0.0.0.0",
-    ] {
+    for ip in ["127.0.0.1", "169.254.169.254", "fd00:ec2::254", "::ffff:10.0.0.1", "0.0.0.0"] {
         assert_eq!(check_ip(ip.parse().unwrap(), ALLOW), Ok(()), "{ip}");
     }
 }
@@ -125,10 +115,7 @@ fn odd_loopback_encodings_are_normalised_then_refused() {
         "https://169.254.169.254/latest/meta-data/",
         "http://[fd00:ec2::254]/",
     ] {
-        assert!(
-            matches!(check_url(url, DENY), Err(UrlError::Blocked(_))),
-            "{url} should be blocked"
-        );
+        assert!(matches!(check_url(url, DENY), Err(UrlError::Blocked(_))), "{url} should be blocked");
     }
 }
 
@@ -144,33 +131,16 @@ fn check_url_accepts_what_it_should() {
 
 #[test]
 fn check_url_rejects_bad_shapes() {
-    assert!(
-        matches!(check_url("ftp://example.com/", DENY), Err(UrlError::Scheme(s)) if s == "ftp")
-    );
-    assert!(matches!(
-        check_url("file:///etc/passwd", ALLOW),
-        Err(UrlError::Scheme(_))
-    ));
-    assert!(matches!(
-        check_url("unix:/run/x.sock", ALLOW),
-        Err(UrlError::Scheme(_))
-    ));
-    assert!(matches!(
-        check_url("not a url", ALLOW),
-        Err(UrlError::Invalid(_))
-    ));
-    assert!(matches!(
-        check_url("http://", ALLOW),
-        Err(UrlError::Invalid(_))
-    ));
+    assert!(matches!(check_url("ftp://example.com/", DENY), Err(UrlError::Scheme(s)) if s == "ftp"));
+    assert!(matches!(check_url("file:///etc/passwd", ALLOW), Err(UrlError::Scheme(_))));
+    assert!(matches!(check_url("unix:/run/x.sock", ALLOW), Err(UrlError::Scheme(_))));
+    assert!(matches!(check_url("not a url", ALLOW), Err(UrlError::Invalid(_))));
+    assert!(matches!(check_url("http://", ALLOW), Err(UrlError::Invalid(_))));
 }
 
 #[test]
 fn errors_do_not_echo_credentials() {
     let err = check_url("http://user:hunter2@127.0.0.1/", DENY).unwrap_err();
     assert!(!err.to_string().contains("hunter2"));
-    assert_eq!(
-        err.to_string(),
-        "destination address 127.0.0.1 is not allowed (loopback)"
-    );
+    assert_eq!(err.to_string(), "destination address 127.0.0.1 is not allowed (loopback)");
 }
