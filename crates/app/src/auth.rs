@@ -1,6 +1,10 @@
 //! Who is calling. Every use case takes a `Principal`, and every read and write it makes is
 //! scoped to the principal's account.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use phonenumber::country::Id as CountryId;
 use textbird_types::{now_millis, parse_country};
 
@@ -18,7 +22,42 @@ pub struct Principal {
     pub is_admin: bool,
 }
 
+/// How long a resolved credential is trusted without asking the database again. Short, so a
+/// credential revoked elsewhere (another node, the command line) stops working within it;
+/// revocations made through this node clear the cache at once.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(1);
+/// Entries kept at most; the cache starts over when full.
+const PRINCIPAL_CACHE_MAX: usize = 10_000;
+
+/// Recently resolved credentials, by the SHA-256 of the secret.
+#[derive(Default)]
+pub(crate) struct PrincipalCache(RwLock<HashMap<String, (Principal, Instant)>>);
+
+impl PrincipalCache {
+    fn get(&self, lookup: &str) -> Option<Principal> {
+        let map = self.0.read().expect("poisoned");
+        map.get(lookup).filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL).map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, lookup: String, p: Principal) {
+        let mut map = self.0.write().expect("poisoned");
+        if map.len() >= PRINCIPAL_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(lookup, (p, Instant::now()));
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0.write().expect("poisoned").clear();
+    }
+}
+
 impl App {
+    /// Forgets every cached credential (after a revocation).
+    pub fn forget_credentials(&self) {
+        self.inner.principals.clear();
+    }
+
     /// Resolves an API key or API token (`Authorization: Bearer ...`). Unknown, revoked and
     /// expired credentials are indistinguishable.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AppError> {
@@ -29,17 +68,22 @@ impl App {
         // The lookup is by hash: the stored value reveals nothing, and the comparison happens
         // on a digest the caller cannot steer byte by byte.
         let lookup = sha256_hex(token);
+        if let Some(p) = self.inner.principals.get(&lookup) {
+            return Ok(p);
+        }
         let (credential, account) =
             self.store().find_principal(&lookup, now_millis()).await?.ok_or(AppError::Unauthorized)?;
         if credential.kind == "oauth_client" {
             return Err(AppError::Unauthorized);
         }
-        Ok(Principal {
+        let principal = Principal {
             account_id: account.id,
             credential_id: credential.id,
             country: parse_country(&account.country),
             timezone: account.timezone,
             is_admin: account.is_admin,
-        })
+        };
+        self.inner.principals.put(lookup, principal.clone());
+        Ok(principal)
     }
 }

@@ -47,6 +47,7 @@ struct Inner {
     rates: RateTable,
     carrier_events: Option<mpsc::Sender<CarrierEvent>>,
     in_flight: idempotency::InFlight,
+    principals: auth::PrincipalCache,
 }
 
 impl App {
@@ -65,6 +66,7 @@ impl App {
                 rates,
                 carrier_events,
                 in_flight: idempotency::InFlight::default(),
+                principals: auth::PrincipalCache::default(),
             }),
         })
     }

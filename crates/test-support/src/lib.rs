@@ -6,7 +6,7 @@
 mod server;
 mod webhook_sink;
 
-pub use server::{Account, Server};
+pub use server::{Account, Reply, Server};
 pub use webhook_sink::{Received, WebhookSink};
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `secs`.
@@ -23,4 +23,35 @@ where
         assert!(tokio::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Now plus `offset_ms` as RFC 3339 (UTC, milliseconds), for `send_at` and list filters.
+pub fn rfc3339_from_now(offset_ms: i64) -> String {
+    let t = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(offset_ms);
+    format!("{t:.3}")
+}
+
+/// Milliseconds since the epoch of an RFC 3339 timestamp the API returned.
+pub fn millis(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}")).as_millisecond()
+}
+
+/// Asserts `reply` is an RFC 9457 problem document with `status`; returns its JSON.
+pub fn assert_problem(reply: &Reply, status: u16) -> &serde_json::Value {
+    assert_eq!(reply.status, status, "status; body: {}", reply.text);
+    let ct = reply.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("application/problem+json"), "content-type {ct:?}; body: {}", reply.text);
+    let p = &reply.body;
+    assert!(p["type"].is_string(), "problem has a type: {p}");
+    assert!(p["title"].is_string(), "problem has a title: {p}");
+    assert_eq!(p["status"], status, "problem status: {p}");
+    p
+}
+
+/// The `field` values of a problem's `errors`.
+pub fn problem_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
 }

@@ -166,6 +166,83 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Any method, an optional JSON body and extra headers; the whole answer comes back.
+    pub async fn request(
+        &self,
+        method: &str,
+        key: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.http.request(method.parse().expect("method"), self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::read(req.send().await.expect("request")).await
+    }
+
+    pub async fn patch(&self, key: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.request("PATCH", key, path, Some(body), &[]).await;
+        (r.status, r.body)
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> (u16, Value) {
+        let r = self.request("DELETE", key, path, None, &[]).await;
+        (r.status, r.body)
+    }
+
+    /// The account's balance as `/v1/account` shows it (`"9.9950"`).
+    pub async fn balance(&self, key: &str) -> String {
+        let (status, account) = self.get(key, "/v1/account").await;
+        assert_eq!(status, 200, "{account}");
+        account["balance"].as_str().expect("balance").to_owned()
+    }
+
+    /// Every message of the account (all pages), newest first.
+    pub async fn all_messages(&self, key: &str, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/messages?limit=1000{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, page) = self.get(key, &path).await;
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["data"].as_array().expect("data").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Runs `sql` with the `sqlite3` command-line tool on this server's database; `None` when
+    /// the tool is not installed (the caller skips, saying why).
+    pub fn sqlite(&self, sql: &str) -> Option<Output> {
+        match Command::new("sqlite3").arg(self.db_path()).arg(sql).output() {
+            Ok(out) => Some(out),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => panic!("cannot run sqlite3: {e}"),
+        }
+    }
+
+    /// Writes `contents` to `name` in the server's directory; returns the path.
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// The binary this server runs, for commands that need no database (`--help`).
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// Sends raw bytes with headers, for malformed-input tests.
     pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
         let mut req = self.http.request(method.parse().expect("method"), self.url(path)).body(body);
@@ -173,6 +250,31 @@ impl Server {
             req = req.header(*k, *v);
         }
         req.send().await.expect("request")
+    }
+}
+
+/// A whole HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The body parsed as JSON, `Null` when it is not JSON.
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn read(res: reqwest::Response) -> Reply {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 

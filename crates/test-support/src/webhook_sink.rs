@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 /// One request the sink received.
@@ -33,6 +34,8 @@ struct Shared {
     received: Vec<Received>,
     /// Statuses to answer with, in order; then 200.
     script: Vec<u16>,
+    /// `Location` sent with 3xx answers.
+    location: Option<String>,
 }
 
 /// An HTTP receiver on 127.0.0.1 recording every POST.
@@ -45,7 +48,16 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// Answers the statuses in `script` to the first requests, 200 after.
     pub async fn start(script: Vec<u16>) -> WebhookSink {
-        let shared = Arc::new(Mutex::new(Shared { received: Vec::new(), script }));
+        Self::start_with(script, None).await
+    }
+
+    /// Like `start`, and 3xx answers carry `Location: location`.
+    pub async fn redirecting(script: Vec<u16>, location: &str) -> WebhookSink {
+        Self::start_with(script, Some(location.to_owned())).await
+    }
+
+    async fn start_with(script: Vec<u16>, location: Option<String>) -> WebhookSink {
+        let shared = Arc::new(Mutex::new(Shared { received: Vec::new(), script, location }));
         let app = Router::new().route("/{*path}", post(receive)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
@@ -65,7 +77,7 @@ impl WebhookSink {
     }
 }
 
-async fn receive(State(shared): State<Arc<Mutex<Shared>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(State(shared): State<Arc<Mutex<Shared>>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut s = shared.lock().expect("poisoned");
     s.received.push(Received {
         headers: headers
@@ -75,5 +87,9 @@ async fn receive(State(shared): State<Arc<Mutex<Shared>>>, headers: HeaderMap, b
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let status = if s.script.is_empty() { 200 } else { s.script.remove(0) };
-    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    match &s.location {
+        Some(location) if status.is_redirection() => (status, [(header::LOCATION, location.clone())]).into_response(),
+        _ => status.into_response(),
+    }
 }
