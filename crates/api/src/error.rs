@@ -137,6 +137,16 @@ pub(crate) async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", Some("No such endpoint.".into()))
 }
 
+/// A known path with a method it does not have (axum adds the `Allow` header).
+pub(crate) async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        Some("This endpoint does not accept this method; `Allow` lists the ones it does.".into()),
+    )
+}
+
 pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", None).into_response()

@@ -51,6 +51,7 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .merge(routes::system::router(metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(metrics_layer::record))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

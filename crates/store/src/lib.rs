@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+mod opt_out_cache;
 mod signals;
 mod sqlite;
 mod webhook_cache;

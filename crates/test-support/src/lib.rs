@@ -31,6 +31,13 @@ pub fn rfc3339_from_now(offset_ms: i64) -> String {
     format!("{t:.3}")
 }
 
+/// Like `rfc3339_from_now`, written with a fixed UTC offset of `hours` (`...T12:00:00+02:00`).
+pub fn rfc3339_from_now_with_offset(offset_ms: i64, hours: i8) -> String {
+    let t = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(offset_ms);
+    let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(hours));
+    t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
 /// Milliseconds since the epoch of an RFC 3339 timestamp the API returned.
 pub fn millis(rfc3339: &str) -> i64 {
     rfc3339.parse::<jiff::Timestamp>().unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}")).as_millisecond()

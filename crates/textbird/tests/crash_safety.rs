@@ -279,9 +279,10 @@ impl Crashed {
     async fn assert_ledger_after_stop(mut self) {
         let api_balance = balance(&self.server, &self.key).await;
         tokio::task::block_in_place(|| self.server.terminate());
-        let store = Store::open_sqlite(&self.server.db_path(), &OpenOptions { migrate: false, ..OpenOptions::default() })
-            .await
-            .expect("open database");
+        let store =
+            Store::open_sqlite(&self.server.db_path(), &OpenOptions { migrate: false, ..OpenOptions::default() })
+                .await
+                .expect("open database");
         let account = store.find_account(&self.account_id).await.unwrap().expect("account");
         assert_eq!(account.balance, api_balance);
         assert_eq!(store.ledger_sum(&self.account_id).await.unwrap(), account.balance, "ledger sums to the balance");
@@ -303,7 +304,8 @@ async fn acknowledged_messages_survive_kill_9_and_are_all_sent() {
     // those the killed process had leased.
     let stored = crashed.wait_for("handed to the carrier", DRAIN_BOUND, left_the_queue).await;
     let statuses = count_by(stored.values(), "status");
-    let outcomes: Vec<&String> = statuses.keys().filter(|s| !matches!(s.as_str(), "\"submitted\"" | "\"delivered\"")).collect();
+    let outcomes: Vec<&String> =
+        statuses.keys().filter(|s| !matches!(s.as_str(), "\"submitted\"" | "\"delivered\"")).collect();
     assert!(outcomes.is_empty(), "the default simulator only submits and delivers: {statuses:?}");
     let flagged = crashed.report_duplicates(&stored);
     for m in stored.values().filter(|m| m["possible_duplicate"] == true) {

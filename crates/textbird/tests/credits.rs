@@ -119,7 +119,8 @@ async fn a_send_costing_exactly_the_balance_leaves_zero() {
 async fn carrier_rejection_is_final_and_refunded() {
     let server = Server::start(BIN, "[simulator]\ndelivered = 0.0\nrejected = 1.0\n");
     let acme = server.create_account("Acme", "10", "NL");
-    let (status, sent) = send(&server, &acme.api_key, json!({"to": "+31612345678", "from": "Acme", "body": "Hi"})).await;
+    let (status, sent) =
+        send(&server, &acme.api_key, json!({"to": "+31612345678", "from": "Acme", "body": "Hi"})).await;
     assert_eq!(status, 201, "{sent}");
     let id = sent["messages"][0]["id"].as_str().unwrap();
     let m = wait_status(&server, &acme.api_key, id, "rejected").await;

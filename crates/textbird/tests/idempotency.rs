@@ -38,6 +38,34 @@ async fn same_key_and_body_replays_the_first_answer_and_sends_once() {
 }
 
 #[tokio::test]
+async fn concurrent_retries_never_create_a_second_message() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let to: Vec<String> = (0..200).map(|i| format!("+316{}", 10_000_000 + i)).collect();
+    let body = json!({"to": to, "from": "Acme", "body": "Hi"});
+    let (a, b, c, d) = tokio::join!(
+        send_keyed(&server, &acme.api_key, "race", &body),
+        send_keyed(&server, &acme.api_key, "race", &body),
+        send_keyed(&server, &acme.api_key, "race", &body),
+        send_keyed(&server, &acme.api_key, "race", &body),
+    );
+    let mut firsts = 0;
+    for r in [&a, &b, &c, &d] {
+        match (r.status, r.header("idempotent-replayed")) {
+            (201, None) => firsts += 1,
+            (201, Some("true")) => {}
+            (409, _) => assert_eq!(assert_problem(r, 409)["type"], "/problems/idempotency-key-in-flight"),
+            other => panic!("unexpected answer {other:?}: {}", r.text),
+        }
+    }
+    assert_eq!(firsts, 1, "exactly one request did the work");
+    assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 200);
+    assert_eq!(server.balance(&acme.api_key).await, "9.0000");
+    let again = send_keyed(&server, &acme.api_key, "race", &body).await;
+    assert_eq!((again.status, again.header("idempotent-replayed")), (201, Some("true")));
+}
+
+#[tokio::test]
 async fn same_key_with_a_different_body_is_refused() {
     let server = Server::start(BIN, "");
     let acme = server.create_account("Acme", "10", "NL");

@@ -50,11 +50,17 @@ async fn inbound_is_listed_and_announced_by_a_signed_webhook() {
     assert_eq!(status, 201, "{hook}");
     let (_, numbers) = server.get(&key, "/v1/numbers").await;
     assert_eq!(numbers[0]["number"], OURS);
+    let (status, sent) = server.post(&key, "/v1/messages", &json!({"to": "+31612345678", "body": "Hi"})).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["messages"][0]["from"], OURS, "an owned number is the default sender");
 
     inject(&server, &key, "0612345678", "Hello there").await;
     let got = inbound(&server, &key, 1).await;
     let m = &got[0];
-    assert_eq!((m["from"].as_str(), m["to"].as_str(), m["body"].as_str()), (Some("+31612345678"), Some(OURS), Some("Hello there")));
+    assert_eq!(
+        (m["from"].as_str(), m["to"].as_str(), m["body"].as_str()),
+        (Some("+31612345678"), Some(OURS), Some("Hello there"))
+    );
     assert!(m["keyword"].is_null(), "{m}");
     assert_eq!(m["connector"], "simulator");
     let received = eventually(10, "message.received webhook", || async { sink.events("message.received").pop() }).await;

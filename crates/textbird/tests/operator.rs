@@ -67,7 +67,8 @@ async fn openapi_document_lists_the_native_api() {
     assert_eq!(r.status, 200);
     let doc: Value = serde_json::from_str(&r.text).expect("valid JSON");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
-    for path in ["/v1/messages", "/v1/messages/{id}", "/v1/webhooks", "/v1/webhooks/{id}/rotate-secret", "/v1/account"] {
+    for path in ["/v1/messages", "/v1/messages/{id}", "/v1/webhooks", "/v1/webhooks/{id}/rotate-secret", "/v1/account"]
+    {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
     assert!(doc["paths"]["/v1/messages"]["post"].is_object());
@@ -111,7 +112,7 @@ async fn first_start_prints_a_working_admin_account_once() {
     assert_eq!(status, 200, "{account}");
     assert_eq!(account["username"], "admin");
     assert_eq!(account["id"].as_str(), Some(admin.id.as_str()));
-    server.terminate();
+    server.kill9();
     server.restart();
     let out = server.cli(&["accounts", "list"]);
     let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
@@ -146,7 +147,8 @@ async fn accounts_create_prints_every_credential_and_each_works() {
         assert_eq!(status, 401, "{not_bearer} is not a bearer credential");
     }
     for bad in [["--country", "XX"], ["--balance", "-5"], ["--balance", "lots"], ["--timezone", "Mars/Base"]] {
-        let out = server.cli(&["accounts", "create", "--name", "Bad", bad[0], bad[1]]);
+        let arg = format!("{}={}", bad[0], bad[1]);
+        let out = server.cli(&["accounts", "create", "--name", "Bad", &arg]);
         assert!(!out.status.success(), "{bad:?} refused");
         assert!(stdout(&out).is_empty(), "nothing printed as if created");
         let field = bad[0].trim_start_matches("--");
@@ -213,7 +215,7 @@ fn help_works_on_every_command() {
 #[tokio::test]
 async fn a_database_newer_than_the_binary_is_refused() {
     let mut server = Server::start(BIN, "");
-    server.terminate();
+    server.kill9();
     let insert = "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
                   VALUES (99999999999999, 'from the future', CURRENT_TIMESTAMP, 1, X'00', 0)";
     let Some(out) = server.sqlite(insert) else {
@@ -226,5 +228,16 @@ async fn a_database_newer_than_the_binary_is_refused() {
         assert!(!out.status.success(), "{args:?} must refuse a newer schema");
         let err = stderr(&out);
         assert!(err.contains("newer") && err.contains("99999999999999"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+#[ignore = "bug: serve installs its SIGTERM handler only after printing `Listening on` (crates/textbird/src/serve.rs)"]
+fn sigterm_right_after_the_listening_line_is_a_clean_shutdown() {
+    // Scripts treat `Listening on` as readiness; a SIGTERM from then on must shut down
+    // gracefully (exit 0), not kill the process with the signal's default action.
+    for _ in 0..5 {
+        let mut server = Server::start(BIN, "");
+        server.terminate();
     }
 }

@@ -3,7 +3,9 @@
 //! else cannot be canceled, and bad times are refused.
 
 use serde_json::{Value, json};
-use textbird_test_support::{Server, WebhookSink, assert_problem, eventually, millis, rfc3339_from_now};
+use textbird_test_support::{
+    Server, WebhookSink, assert_problem, eventually, millis, rfc3339_from_now, rfc3339_from_now_with_offset,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_textbird");
 
@@ -46,7 +48,8 @@ async fn a_scheduled_message_is_canceled_once_with_a_refund_and_an_event() {
     assert_eq!(server.balance(&acme.api_key).await, "10.0000", "refunded");
     let (_, full) = server.get(&acme.api_key, &format!("/v1/messages/{id}")).await;
     assert_eq!(statuses(&full), ["scheduled", "canceled"]);
-    let hook = eventually(10, "canceled webhook", || async { sink.events("message.canceled").into_iter().next() }).await;
+    let hook =
+        eventually(10, "canceled webhook", || async { sink.events("message.canceled").into_iter().next() }).await;
     assert!(hook.verify(endpoint["secret"].as_str().unwrap()), "signed with the endpoint secret");
     assert_eq!(hook.json()["data"]["id"], id);
 
@@ -118,7 +121,12 @@ async fn send_at_must_be_rfc3339_with_an_offset_and_within_a_year() {
         assert_eq!(status, 422, "{bad:?}: {p}");
         assert_eq!(p["errors"][0]["field"], "send_at", "{bad:?}: {p}");
     }
-    let (status, _) = send_at(&server, &acme.api_key, "2030-01-01T10:00:00+02:00").await;
-    assert_eq!(status, 201, "any offset is fine");
+    let at = rfc3339_from_now_with_offset(3_600_000, 2);
+    assert!(at.ends_with("+02:00"), "{at}");
+    let (status, sent) = send_at(&server, &acme.api_key, &at).await;
+    assert_eq!(status, 201, "any offset is fine: {sent}");
+    let shown = sent["messages"][0]["send_at"].as_str().unwrap();
+    assert!(shown.ends_with('Z'), "shown in UTC: {shown}");
+    assert_eq!(millis(shown), millis(&at));
     assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 1);
 }

@@ -60,7 +60,9 @@ async fn all_messages(server: &Server, key: &str) -> HashMap<String, Value> {
     let mut out = HashMap::new();
     let mut cursor: Option<String> = None;
     loop {
-        let path = cursor.as_ref().map_or("/v1/messages?limit=1000".to_owned(), |c| format!("/v1/messages?limit=1000&cursor={c}"));
+        let path = cursor
+            .as_ref()
+            .map_or("/v1/messages?limit=1000".to_owned(), |c| format!("/v1/messages?limit=1000&cursor={c}"));
         let (status, page) = server.get(key, &path).await;
         assert_eq!(status, 200, "{page}");
         for m in page["data"].as_array().expect("data") {
@@ -124,7 +126,11 @@ async fn wait_for(
         let stored = all_messages(server, key).await;
         let pending: Vec<&Value> = stored.values().filter(|m| !done(m)).collect();
         if pending.is_empty() {
-            println!("all {} messages {what} {:.2} s after the restart", stored.len(), restarted.elapsed().as_secs_f64());
+            println!(
+                "all {} messages {what} {:.2} s after the restart",
+                stored.len(),
+                restarted.elapsed().as_secs_f64()
+            );
             return stored;
         }
         assert!(

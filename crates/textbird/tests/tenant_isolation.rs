@@ -38,7 +38,11 @@ async fn world() -> World {
     let hook_id = webhook["id"].as_str().unwrap().to_owned();
     let delivery = eventually(10, "A's delivery succeeded", || async {
         let (_, page) = server.get(&a.api_key, &format!("/v1/webhooks/{hook_id}/deliveries")).await;
-        page["data"].as_array()?.iter().find(|d| d["state"] == "succeeded").map(|d| d["id"].as_str().unwrap().to_owned())
+        page["data"]
+            .as_array()?
+            .iter()
+            .find(|d| d["state"] == "succeeded")
+            .map(|d| d["id"].as_str().unwrap().to_owned())
     })
     .await;
     World { server, a, b, scheduled, delivered, webhook, delivery, _sink: sink }
@@ -131,7 +135,15 @@ async fn inbound_to_another_accounts_number_is_404_and_stores_nothing() {
     assert_eq!(numbers, json!([]));
 
     // A's own injection lands with A, and only with A.
-    let r = s.request("POST", a, "/v1/simulator/inbound", Some(&json!({"from": "+31612345670", "to": "+31687654321", "body": "hi"})), &[]).await;
+    let r = s
+        .request(
+            "POST",
+            a,
+            "/v1/simulator/inbound",
+            Some(&json!({"from": "+31612345670", "to": "+31687654321", "body": "hi"})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 202, "{}", r.text);
     eventually(10, "A's inbound", || async {
         let (_, page) = s.get(a, "/v1/inbound").await;

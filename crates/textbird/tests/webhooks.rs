@@ -60,7 +60,8 @@ async fn a_failed_delivery_is_retried_after_about_5_s_with_the_same_webhook_id()
     assert_eq!(got[0].body, got[1].body);
     assert!(got.iter().all(|r| r.verify(hook["secret"].as_str().unwrap())));
 
-    let list = deliveries(&server, &acme.api_key, &hook, |d| d.first().is_some_and(|d| d["state"] == "succeeded")).await;
+    let list =
+        deliveries(&server, &acme.api_key, &hook, |d| d.first().is_some_and(|d| d["state"] == "succeeded")).await;
     assert_eq!(list.len(), 1);
     let d = &list[0];
     assert_eq!(d["id"].as_str(), Some(got[0].headers["webhook-id"].as_str()), "the delivery id is the webhook-id");
@@ -155,6 +156,9 @@ async fn private_targets_are_refused_when_the_operator_has_not_allowed_them() {
     let r = server.request("POST", &acme.api_key, "/v1/messages", Some(&body), &[]).await;
     assert_eq!(assert_problem(&r, 422)["errors"][0]["field"], "callback_url");
 
+    let (_, hooks) = server.get(&acme.api_key, "/v1/webhooks").await;
+    assert_eq!(hooks, json!([]), "nothing refused was stored");
+
     // A name is judged when it resolves: accepted now, blocked at connect time.
     let sink = WebhookSink::start(vec![]).await;
     let by_name = sink.url.replace("127.0.0.1", "localhost");
@@ -167,6 +171,12 @@ async fn private_targets_are_refused_when_the_operator_has_not_allowed_them() {
     let tries = attempts(&server, &acme.api_key, list[0]["id"].as_str().unwrap()).await;
     assert!(tries[0]["error"].as_str().is_some_and(|e| e.contains("blocked")), "{tries:?}");
     assert!(sink.received().is_empty(), "the sink on loopback was never reached");
+    // Nor can an endpoint be moved onto a private address later.
+    let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    let r = server.request("PATCH", &acme.api_key, &path, Some(&json!({"url": "http://[::1]:9/"})), &[]).await;
+    assert_eq!(assert_problem(&r, 422)["errors"][0]["field"], "url");
+    let (_, unchanged) = server.get(&acme.api_key, &path).await;
+    assert_eq!(unchanged["url"], by_name.as_str());
 }
 
 #[tokio::test]

@@ -57,11 +57,26 @@ impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
                     Some(format!("The body is not valid JSON: {inner}")),
                 )
             } else {
-                let field = if path == "." { "body".to_owned() } else { path };
-                Problem::validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])
+                let message = strip_position(&inner.to_string());
+                Problem::validation(vec![FieldError::new(field_of(&path, &message), message)])
             }
         })?;
         Ok(JsonBody { value, hash })
+    }
+}
+
+/// The field an error is about: its path, or for a missing or unknown field the field itself
+/// (a missing `to` is about `to`, not about the object that lacks it, whose path is `.`).
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match named {
+        Some(name) if path == "." => name.to_owned(),
+        Some(name) if path != name && !path.ends_with(&format!(".{name}")) => format!("{path}.{name}"),
+        _ if path == "." => "body".to_owned(),
+        _ => path.to_owned(),
     }
 }
 

@@ -4,8 +4,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
 use super::rows::{self, ACCOUNT_COLUMNS, page_limit};
-use crate::StoreError;
 use crate::model::{Account, Credential, NewAccount, NewCredential, OptOut, OwnedNumber, Page, Rate};
+use crate::{StoreError, opt_out_cache};
 
 impl SqliteStore {
     pub async fn create_account(&self, a: &NewAccount, credentials: &[NewCredential]) -> Result<(), StoreError> {
@@ -217,6 +217,21 @@ impl SqliteStore {
     }
 
     pub async fn opted_out(&self, account_id: &str, sender: &str, phones: &[&str]) -> Result<Vec<String>, StoreError> {
+        if let Some(entries) = self.opt_outs.get(account_id) {
+            return Ok(opt_out_cache::matching(&entries, sender, phones));
+        }
+        let limit = i64::try_from(opt_out_cache::MAX_CACHED).unwrap_or(i64::MAX) + 1;
+        let rows = sqlx::query("SELECT phone, sender FROM opt_outs WHERE account_id = ? LIMIT ?")
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.len() <= opt_out_cache::MAX_CACHED {
+            let entries: opt_out_cache::Entries = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let found = opt_out_cache::matching(&entries, sender, phones);
+            self.opt_outs.put(account_id, entries);
+            return Ok(found);
+        }
         let mut out = Vec::new();
         for chunk in phones.chunks(500) {
             let mut qb: QueryBuilder<Sqlite> =
@@ -267,6 +282,7 @@ impl SqliteStore {
                 .execute(&self.pool)
                 .await?
         };
+        self.opt_outs.invalidate(account_id);
         Ok(r.rows_affected() > 0)
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row};
 
+use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{OpenOptions, Signals, StoreError};
 pub(crate) use writer::Writer;
@@ -31,6 +32,7 @@ pub struct SqliteStore {
     writer: Writer,
     webhooks: WebhookCache,
     signals: Signals,
+    opt_outs: OptOutCache,
 }
 
 impl SqliteStore {
@@ -49,7 +51,10 @@ impl SqliteStore {
             })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("cache_size", "-32768")
+            .pragma("cache_size", "-65536")
+            // Fewer, larger checkpoints: each one stalls the writer that triggers it.
+            .pragma("wal_autocheckpoint", "8000")
+            .pragma("mmap_size", "268435456")
             .pragma("temp_store", "memory")
             .log_statements(tracing::log::LevelFilter::Trace);
         let pool = SqlitePoolOptions::new()
@@ -62,8 +67,9 @@ impl SqliteStore {
         webhooks.replace_all(webhooks::load_all(&pool).await?);
         let conn = connect.connect().await?;
         let signals = Signals::default();
-        let writer = Writer::spawn(conn, webhooks.clone(), signals.clone());
-        Ok(Self { pool, writer, webhooks, signals })
+        let opt_outs = OptOutCache::default();
+        let writer = Writer::spawn(conn, webhooks.clone(), signals.clone(), opt_outs.clone());
+        Ok(Self { pool, writer, webhooks, signals, opt_outs })
     }
 
     pub fn signals(&self) -> &Signals {

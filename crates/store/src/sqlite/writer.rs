@@ -11,6 +11,7 @@ use super::batch;
 use crate::model::{
     AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange,
 };
+use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
 
@@ -42,9 +43,14 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: SqliteConnection, webhooks: WebhookCache, signals: Signals) -> Self {
+    pub(crate) fn spawn(
+        conn: SqliteConnection,
+        webhooks: WebhookCache,
+        signals: Signals,
+        opt_outs: OptOutCache,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(conn, rx, webhooks, signals));
+        tokio::spawn(run(conn, rx, webhooks, signals, opt_outs));
         Self { tx }
     }
 
@@ -94,7 +100,13 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, webhooks: WebhookCache, signals: Signals) {
+async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Op>,
+    webhooks: WebhookCache,
+    signals: Signals,
+    opt_outs: OptOutCache,
+) {
     let mut ops = Vec::with_capacity(MAX_BATCH_OPS);
     while let Some(first) = rx.recv().await {
         ops.push(first);
@@ -112,9 +124,20 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, webhooks: W
             stop = Some(done);
         }
         if !ops.is_empty() {
+            // Keywords change opt-outs; once committed, those accounts' cached sets are stale.
+            let changed_opt_outs: Vec<String> = ops
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Receive(m, _) if m.keyword.is_some() => Some(m.account_id.clone()),
+                    _ => None,
+                })
+                .collect();
             let started = Instant::now();
             let n = ops.len();
             commit_batch(&mut conn, std::mem::take(&mut ops), &webhooks, &signals).await;
+            for account in changed_opt_outs {
+                opt_outs.invalidate(&account);
+            }
             metrics::histogram!("textbird_store_batch_ops").record(n as f64);
             metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
         }

@@ -130,7 +130,8 @@ pub async fn ledger_sums_to_balance_after_10_000_concurrent_accepts(store: &Stor
             while sent < PER_TASK {
                 // Requests of 1 to 4 recipients, so batches of different shapes meet in the writer.
                 let n = (1 + (t + sent) % 4).min(PER_TASK - sent);
-                let request = batch(&acme, (0..n).map(|i| message(&acme, &phone(t * PER_TASK + sent + i), PRICE)).collect());
+                let request =
+                    batch(&acme, (0..n).map(|i| message(&acme, &phone(t * PER_TASK + sent + i), PRICE)).collect());
                 ids.extend(accept(&store, request).await);
                 sent += n;
             }

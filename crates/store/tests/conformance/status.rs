@@ -16,7 +16,11 @@ pub async fn terminal_states_never_regress(store: &Store) {
 
     assert_eq!(apply(store, vec![change(&id, Status::Submitted, T0 + 1)]).await, 1);
     assert_eq!(apply(store, vec![change(&id, Status::Delivered, T0 + 2)]).await, 1);
-    assert_eq!(apply(store, vec![change(&id, Status::Delivered, T0 + 3)]).await, 0, "a repeated report changes nothing");
+    assert_eq!(
+        apply(store, vec![change(&id, Status::Delivered, T0 + 3)]).await,
+        0,
+        "a repeated report changes nothing"
+    );
     assert_eq!(apply(store, vec![change(&id, Status::Undelivered, T0 + 4)]).await, 0);
     assert_eq!(apply(store, vec![change(&id, Status::Submitted, T0 + 5)]).await, 0, "an ENROUTE after DELIVRD");
     assert_eq!(apply(store, vec![change(&id, Status::Rejected, T0 + 6)]).await, 0);

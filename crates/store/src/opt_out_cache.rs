@@ -1,0 +1,58 @@
+//! Opt-outs of recently active accounts, held in memory: every send consults them, and a
+//! database round trip per request was the largest single cost of accepting a message.
+//! Writes through this process update the cache at once; a short lifetime bounds how stale
+//! it can be after a change made elsewhere (another process or node).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a loaded set is trusted.
+pub(crate) const TTL: Duration = Duration::from_secs(2);
+/// Accounts with more opt-outs than this are asked the database directly.
+pub(crate) const MAX_CACHED: usize = 100_000;
+const MAX_ACCOUNTS: usize = 10_000;
+
+/// `(phone, sender)`; sender `""` covers every sender of the account.
+pub(crate) type Entries = HashSet<(String, String)>;
+
+#[derive(Clone, Default)]
+pub(crate) struct OptOutCache {
+    by_account: Arc<RwLock<HashMap<String, (Arc<Entries>, Instant)>>>,
+}
+
+impl OptOutCache {
+    /// The account's opt-outs if cached and fresh.
+    pub(crate) fn get(&self, account_id: &str) -> Option<Arc<Entries>> {
+        let map = self.by_account.read().expect("opt-out cache poisoned");
+        map.get(account_id).filter(|(_, at)| at.elapsed() < TTL).map(|(e, _)| e.clone())
+    }
+
+    pub(crate) fn put(&self, account_id: &str, entries: Entries) {
+        let mut map = self.by_account.write().expect("opt-out cache poisoned");
+        if map.len() >= MAX_ACCOUNTS {
+            map.clear();
+        }
+        map.insert(account_id.to_owned(), (Arc::new(entries), Instant::now()));
+    }
+
+    /// Forgets an account's set after a write, so the next read reloads it.
+    pub(crate) fn invalidate(&self, account_id: &str) {
+        self.by_account.write().expect("opt-out cache poisoned").remove(account_id);
+    }
+}
+
+/// Which of `phones` the entries opt out of messages from `sender`.
+pub(crate) fn matching(entries: &Entries, sender: &str, phones: &[&str]) -> Vec<String> {
+    if entries.is_empty() {
+        return Vec::new();
+    }
+    phones
+        .iter()
+        .filter(|p| {
+            entries.contains(&((**p).to_owned(), String::new()))
+                || entries.contains(&((**p).to_owned(), sender.to_owned()))
+        })
+        .map(|p| (*p).to_owned())
+        .collect()
+}
