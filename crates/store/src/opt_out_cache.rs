@@ -16,9 +16,12 @@ const MAX_ACCOUNTS: usize = 10_000;
 /// `(phone, sender)`; sender `""` covers every sender of the account.
 pub(crate) type Entries = HashSet<(String, String)>;
 
+/// A loaded set and when it was loaded.
+type Cached = (Arc<Entries>, Instant);
+
 #[derive(Clone, Default)]
 pub(crate) struct OptOutCache {
-    by_account: Arc<RwLock<HashMap<String, (Arc<Entries>, Instant)>>>,
+    by_account: Arc<RwLock<HashMap<String, Cached>>>,
 }
 
 impl OptOutCache {
