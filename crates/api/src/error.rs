@@ -19,6 +19,9 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// Seconds, sent as `Retry-After` (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +38,7 @@ impl Problem {
             status: status.as_u16(),
             detail,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -65,6 +69,10 @@ impl IntoResponse for Problem {
             }
             StatusCode::SERVICE_UNAVAILABLE => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let secs = self.retry_after.unwrap_or(1);
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             _ => {}
         }
@@ -113,6 +121,16 @@ impl From<AppError> for Problem {
                 "Unauthorized",
                 Some("Send a valid API key as `Authorization: Bearer <key>`.".into()),
             ),
+            AppError::RateLimited(wait) => {
+                let mut p = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                    Some("This account's request rate is over its limit; nothing was done.".into()),
+                );
+                p.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+                p
+            }
             AppError::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", None),
             AppError::Unavailable => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -52,7 +52,26 @@ impl PrincipalCache {
     }
 }
 
+/// Per-account request budgets (`[http] requests_per_second`), so one tenant's flood is
+/// refused before it costs anything and cannot crowd out the others.
+#[derive(Default)]
+pub(crate) struct Budgets(std::sync::Mutex<HashMap<String, textbird_engine::TokenBucket>>);
+
 impl App {
+    /// Admits one request of the principal's account, or says when to retry. A refused
+    /// request has had no effect.
+    pub fn admit(&self, p: &Principal) -> Result<(), AppError> {
+        let rate = self.settings().http.requests_per_second;
+        if rate == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut budgets = self.inner.budgets.0.lock().expect("poisoned");
+        let bucket =
+            budgets.entry(p.account_id.clone()).or_insert_with(|| textbird_engine::TokenBucket::new(rate, now));
+        bucket.try_take(now).map_err(AppError::RateLimited)
+    }
+
     /// Forgets every cached credential (after a revocation).
     pub fn forget_credentials(&self) {
         self.inner.principals.clear();

@@ -33,6 +33,8 @@ pub enum AppError {
     Unauthorized,
     #[error("not allowed")]
     Forbidden,
+    #[error("too many requests; retry after {0:?}")]
+    RateLimited(std::time::Duration),
     #[error("the service is temporarily unavailable")]
     Unavailable,
     #[error("internal error")]

@@ -48,6 +48,7 @@ struct Inner {
     carrier_events: Option<mpsc::Sender<CarrierEvent>>,
     in_flight: idempotency::InFlight,
     principals: auth::PrincipalCache,
+    budgets: auth::Budgets,
 }
 
 impl App {
@@ -67,6 +68,7 @@ impl App {
                 carrier_events,
                 in_flight: idempotency::InFlight::default(),
                 principals: auth::PrincipalCache::default(),
+                budgets: auth::Budgets::default(),
             }),
         })
     }

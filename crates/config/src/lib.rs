@@ -40,11 +40,13 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// API requests per second per account (burst of one second's worth); 0 = unlimited.
+    pub requests_per_second: u32,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), max_body_bytes: 4 * 1024 * 1024 }
+        Self { listen: "127.0.0.1:8080".into(), max_body_bytes: 4 * 1024 * 1024, requests_per_second: 0 }
     }
 }
 

@@ -53,3 +53,44 @@ async fn message_is_delivered_and_its_webhooks_are_signed() {
     let (_, account) = server.get(&acme.api_key, "/v1/account").await;
     assert_eq!(account["balance"], "9.9950");
 }
+
+#[tokio::test]
+async fn an_account_over_its_request_rate_gets_429_and_nothing_is_stored() {
+    let server = Server::start(BIN, "[http]\nrequests_per_second = 2\n");
+    let flood = server.create_account("Flood", "10", "NL");
+    let calm = server.create_account("Calm", "10", "NL");
+    let mut limited = 0;
+    let mut sent = 0;
+    for i in 0..10 {
+        let body = json!({"to": "+31612345678", "from": "Acme", "body": format!("flood {i}")});
+        let res = server
+            .raw(
+                "POST",
+                "/v1/messages",
+                &[("authorization", &format!("Bearer {}", flood.api_key)), ("content-type", "application/json")],
+                body.to_string().into_bytes(),
+            )
+            .await;
+        match res.status().as_u16() {
+            201 => sent += 1,
+            429 => {
+                limited += 1;
+                assert!(res.headers().get("retry-after").is_some(), "429 carries Retry-After");
+                let problem: serde_json::Value = res.json().await.unwrap();
+                assert_eq!(problem["status"], 429);
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(limited > 0 && sent >= 2, "sent {sent}, limited {limited}");
+    // Reads count against the same budget: let it refill for the two checks below.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, list) = server.get(&flood.api_key, "/v1/messages?limit=100").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), sent, "refused requests stored nothing");
+    let (_, account) = server.get(&flood.api_key, "/v1/account").await;
+    assert_eq!(account["balance"], format!("{:.4}", 10.0 - 0.005 * f64::from(u32::try_from(sent).unwrap())));
+    // Another tenant is unaffected by the flood.
+    let (status, _) =
+        server.post(&calm.api_key, "/v1/messages", &json!({"to": "+31612345678", "from": "Calm", "body": "hi"})).await;
+    assert_eq!(status, 201);
+}

@@ -17,6 +17,8 @@ impl FromRequestParts<App> for Auth {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(AppError::Unauthorized.into());
         }
-        Ok(Auth(app.authenticate_bearer(token).await?))
+        let principal = app.authenticate_bearer(token).await?;
+        app.admit(&principal)?;
+        Ok(Auth(principal))
     }
 }
