@@ -207,10 +207,10 @@ impl Server {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!("/v1/messages?limit=1000{query}");
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
-            }
+            let path = match &cursor {
+                Some(c) => format!("/v1/messages?limit=1000{query}&cursor={c}"),
+                None => format!("/v1/messages?limit=1000{query}"),
+            };
             let (status, page) = self.get(key, &path).await;
             assert_eq!(status, 200, "{page}");
             out.extend(page["data"].as_array().expect("data").iter().cloned());
@@ -236,11 +236,6 @@ impl Server {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).expect("write file");
         path
-    }
-
-    /// The binary this server runs, for commands that need no database (`--help`).
-    pub fn bin(&self) -> &Path {
-        &self.bin
     }
 
     /// Sends raw bytes with headers, for malformed-input tests.

@@ -42,12 +42,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
+    let shutdown = shutdown_signal()?;
     let addr = listener.local_addr()?;
     tracing::info!(http = %addr, "textbird is serving");
     // A stable line on stdout, so scripts and tests can find the port when it was 0.
     println!("Listening on http://{addr}");
     let router = textbird_api::router(app, Arc::new(move || prometheus.render()));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("HTTP server")?;
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("HTTP server")?;
 
     tracing::info!("shutting down: finishing in-flight work");
     rates_task.abort();
@@ -77,20 +78,17 @@ async fn first_start(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed by `signal()` itself, so a
+/// signal sent right after the server announced itself is a graceful shutdown, not a kill.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }

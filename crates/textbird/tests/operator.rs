@@ -88,7 +88,7 @@ async fn docs_page_renders_from_local_assets() {
         .iter()
         .flat_map(|attr| html.split(attr).skip(1).map(|rest| rest.split('"').next().unwrap_or_default().to_owned()))
         .collect();
-    assert!(assets.iter().any(|a| a.ends_with(".js")), "the page loads scripts: {assets:?}");
+    assert!(assets.iter().any(|a| a.contains(".js")), "the page loads scripts: {assets:?}");
     for asset in &assets {
         assert!(!asset.starts_with("http") && !asset.starts_with("//"), "{asset} is not served locally");
         let path = match asset.strip_prefix("./") {
@@ -232,7 +232,6 @@ async fn a_database_newer_than_the_binary_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: serve installs its SIGTERM handler only after printing `Listening on` (crates/textbird/src/serve.rs)"]
 fn sigterm_right_after_the_listening_line_is_a_clean_shutdown() {
     // Scripts treat `Listening on` as readiness; a SIGTERM from then on must shut down
     // gracefully (exit 0), not kill the process with the signal's default action.

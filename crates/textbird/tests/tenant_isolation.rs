@@ -28,13 +28,13 @@ async fn world() -> World {
     let (status, webhook) =
         server.post(&a.api_key, "/v1/webhooks", &json!({"url": sink.url, "events": ["message.delivered"]})).await;
     assert_eq!(status, 201, "{webhook}");
-    let send = json!({"to": "+31612345678", "from": "Alpha", "body": "later", "send_at": rfc3339_from_now(3_600_000)});
-    let (status, sent) = server.post(&a.api_key, "/v1/messages", &send).await;
+    let later = json!({"to": "+31612345678", "from": "Alpha", "body": "later", "send_at": rfc3339_from_now(3_600_000)});
+    let (status, sent) = server.post(&a.api_key, "/v1/messages", &later).await;
     assert_eq!(status, 201, "{sent}");
     let scheduled = sent["messages"][0]["id"].as_str().unwrap().to_owned();
-    let (_, sent) =
-        server.post(&a.api_key, "/v1/messages", &json!({"to": "+31612345679", "from": "Alpha", "body": "now"})).await;
-    let delivered = sent["messages"][0]["id"].as_str().unwrap().to_owned();
+    let now = json!({"to": "+31612345679", "from": "Alpha", "body": "now"});
+    let (_, sent_now) = server.post(&a.api_key, "/v1/messages", &now).await;
+    let delivered = sent_now["messages"][0]["id"].as_str().unwrap().to_owned();
     let hook_id = webhook["id"].as_str().unwrap().to_owned();
     let delivery = eventually(10, "A's delivery succeeded", || async {
         let (_, page) = server.get(&a.api_key, &format!("/v1/webhooks/{hook_id}/deliveries")).await;
@@ -122,29 +122,22 @@ async fn lists_never_show_another_accounts_rows() {
 async fn inbound_to_another_accounts_number_is_404_and_stores_nothing() {
     let w = world().await;
     let (s, a, b) = (&w.server, &w.a.api_key, &w.b.api_key);
-    let (status, n) = s.post(a, "/v1/numbers", &json!({"number": "+31687654321"})).await;
-    assert_eq!(status, 201, "{n}");
+    let (status, number) = s.post(a, "/v1/numbers", &json!({"number": "+31687654321"})).await;
+    assert_eq!(status, 201, "{number}");
     let inject = json!({"from": "+31612345670", "to": "+31687654321", "body": "STOP"});
     assert_404(s, b, "POST", "/v1/simulator/inbound", Some(&inject)).await;
     // B cannot take A's number, nor learn who owns it, nor remove it.
-    let r = s.request("POST", b, "/v1/numbers", Some(&json!({"number": "+31687654321"})), &[]).await;
-    let p = assert_problem(&r, 409);
-    assert!(!p.to_string().contains(&w.a.id), "the conflict does not reveal the owner: {p}");
+    let taken = s.request("POST", b, "/v1/numbers", Some(&json!({"number": "+31687654321"})), &[]).await;
+    let problem = assert_problem(&taken, 409);
+    assert!(!problem.to_string().contains(&w.a.id), "the conflict does not reveal the owner: {problem}");
     assert_404(s, b, "DELETE", "/v1/numbers/%2B31687654321", None).await;
     let (_, numbers) = s.get(b, "/v1/numbers").await;
     assert_eq!(numbers, json!([]));
 
     // A's own injection lands with A, and only with A.
-    let r = s
-        .request(
-            "POST",
-            a,
-            "/v1/simulator/inbound",
-            Some(&json!({"from": "+31612345670", "to": "+31687654321", "body": "hi"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
+    let hello = json!({"from": "+31612345670", "to": "+31687654321", "body": "hi"});
+    let injected = s.request("POST", a, "/v1/simulator/inbound", Some(&hello), &[]).await;
+    assert_eq!(injected.status, 202, "{}", injected.text);
     eventually(10, "A's inbound", || async {
         let (_, page) = s.get(a, "/v1/inbound").await;
         (page["data"].as_array()?.len() == 1).then_some(())
