@@ -58,13 +58,15 @@ impl Engine {
         for c in &settings.connectors {
             match c.kind {
                 ConnectorKind::Simulator => {
-                    connectors.push(Arc::new(Simulator::new(
+                    let sim = Arc::new(Simulator::new(
                         c.name.clone(),
                         c.window as usize,
                         c.tps,
                         settings.simulator.clone(),
                         events_tx.clone(),
-                    )));
+                    ));
+                    tokio::spawn(sim.clone().recover(store.clone()));
+                    connectors.push(sim);
                 }
                 ConnectorKind::Smpp => return Err(EngineError::UnsupportedConnector(c.name.clone())),
             }

@@ -96,6 +96,54 @@ async fn report_when_due(mut rx: mpsc::Receiver<(Instant, CarrierEvent)>, events
     }
 }
 
+/// Reports recovered per start-up at most; more would wait for the next start.
+const RECOVER_LIMIT: u32 = 1_000_000;
+
+impl Simulator {
+    /// A real carrier still sends the reports of messages it took before we restarted; the
+    /// simulator's pending reports lived in memory, so it draws them again for every message
+    /// of this connector still waiting for one.
+    pub async fn recover(self: std::sync::Arc<Self>, store: textbird_store::Store) {
+        let pending = match store.awaiting_report(&self.name, RECOVER_LIMIT).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "simulator cannot read messages awaiting reports");
+                return;
+            }
+        };
+        if !pending.is_empty() {
+            tracing::info!(count = pending.len(), connector = %self.name, "re-sending delivery reports lost at restart");
+        }
+        for (id, carrier_id) in pending {
+            // Rejection happens at submission; these were already taken.
+            let outcome = match self.draw() {
+                Status::Rejected => Status::Delivered,
+                other => other,
+            };
+            let due = Instant::now() + Duration::from_millis(self.settings.delivery_delay_ms);
+            if self.reports.send((due, self.report(id, carrier_id, outcome))).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn report(&self, message_id: String, carrier_id: String, outcome: Status) -> CarrierEvent {
+        let (error_code, stat) = match outcome {
+            Status::Undelivered => (Some("001".to_owned()), "UNDELIV"),
+            Status::Expired => (Some("002".to_owned()), "EXPIRED"),
+            _ => (None, "DELIVRD"),
+        };
+        CarrierEvent::Report {
+            connector: self.name.clone(),
+            message_id: Some(message_id),
+            carrier_id,
+            status: outcome,
+            error_code,
+            detail: Some(format!("stat:{stat}")),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Connector for Simulator {
     fn name(&self) -> &str {
@@ -123,19 +171,7 @@ impl Connector for Simulator {
             };
         }
         let carrier_id = format!("{:x}", self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (error_code, stat) = match outcome {
-            Status::Undelivered => (Some("001".to_owned()), "UNDELIV"),
-            Status::Expired => (Some("002".to_owned()), "EXPIRED"),
-            _ => (None, "DELIVRD"),
-        };
-        let report = CarrierEvent::Report {
-            connector: self.name.clone(),
-            message_id: Some(item.id.clone()),
-            carrier_id: carrier_id.clone(),
-            status: outcome,
-            error_code,
-            detail: Some(format!("stat:{stat}")),
-        };
+        let report = self.report(item.id.clone(), carrier_id.clone(), outcome);
         let due = Instant::now() + Duration::from_millis(self.settings.delivery_delay_ms);
         // A full report queue only delays the report; the submission itself succeeded.
         let _ = self.reports.send((due, report)).await;

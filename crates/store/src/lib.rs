@@ -192,6 +192,17 @@ impl Store {
         delegate!(self, s => s.writer().claim_deliveries(now, lease_until, limit).await)
     }
 
+    /// At start-up of the one process that owns an SQLite queue: messages still leased by an
+    /// earlier process (killed mid-submission) become due now, to be flagged
+    /// `possible_duplicate` when claimed. Other backends share their queue between live
+    /// nodes, so there leases simply run out.
+    pub async fn release_stale_leases(&self, now: i64) -> Result<u64, StoreError> {
+        delegate!(self, s => s.release_stale_leases(now).await)
+    }
+    /// Messages a connector took that have no final report yet: `(id, carrier_id)`.
+    pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        delegate!(self, s => s.awaiting_report(connector, limit).await)
+    }
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
         delegate!(self, s => s.find_message(account_id, id).await)
     }

@@ -4,6 +4,7 @@
 //! it can be after a change made elsewhere (another process or node).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,9 @@ type Cached = (Arc<Entries>, Instant);
 #[derive(Clone, Default)]
 pub(crate) struct OptOutCache {
     by_account: Arc<RwLock<HashMap<String, Cached>>>,
+    /// Bumped by every invalidation, so a set read from the database before a change cannot
+    /// be stored after it.
+    generation: Arc<AtomicU64>,
 }
 
 impl OptOutCache {
@@ -31,8 +35,17 @@ impl OptOutCache {
         map.get(account_id).filter(|(_, at)| at.elapsed() < TTL).map(|(e, _)| e.clone())
     }
 
-    pub(crate) fn put(&self, account_id: &str, entries: Entries) {
+    /// The generation to pass to `put` for a set about to be read from the database.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Stores a set read at `generation`, unless an invalidation happened since.
+    pub(crate) fn put(&self, account_id: &str, entries: Entries, generation: u64) {
         let mut map = self.by_account.write().expect("opt-out cache poisoned");
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
         if map.len() >= MAX_ACCOUNTS {
             map.clear();
         }
@@ -41,7 +54,9 @@ impl OptOutCache {
 
     /// Forgets an account's set after a write, so the next read reloads it.
     pub(crate) fn invalidate(&self, account_id: &str) {
-        self.by_account.write().expect("opt-out cache poisoned").remove(account_id);
+        let mut map = self.by_account.write().expect("opt-out cache poisoned");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.remove(account_id);
     }
 }
 

@@ -24,6 +24,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     let store = open_store(&settings, true).await?;
+    // This process owns the SQLite queue: whatever an earlier process had leased is not in
+    // flight any more.
+    let released = store.release_stale_leases(textbird_types::now_millis()).await?;
+    if released > 0 {
+        tracing::warn!(count = released, "messages leased by a previous run are due again (possible duplicates)");
+    }
     let node_id = format!("node-{}-{}", std::process::id(), textbird_types::new_id());
     let engine = Engine::start(store.clone(), &settings, node_id)?;
     let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;

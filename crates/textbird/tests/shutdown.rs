@@ -2,8 +2,9 @@
 //! of every submission, and exits 0 within 10 s; after a restart nothing acknowledged is lost
 //! and nothing is sent twice (RELIABILITY.md, Messages; DESIGN.md, "The message pipeline").
 //!
-//! The simulated carrier takes 200 ms to answer each submission, so a few hundred messages
-//! sent just before the signal are still being submitted when it arrives.
+//! The simulated carrier takes 200 ms to answer each submission and has a window of 50, so of
+//! a few hundred messages sent just before the signal some are being submitted, some are
+//! leased and waiting for the window, and the rest are still queued when it arrives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -13,7 +14,19 @@ use textbird_store::{OpenOptions, Store};
 use textbird_test_support::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_textbird");
-const CONFIG: &str = "[simulator]\nsubmit_latency_ms = 200\n";
+const CONFIG: &str = r#"
+[simulator]
+submit_latency_ms = 200
+
+[[connectors]]
+name = "slow-carrier"
+kind = "simulator"
+window = 50
+
+[[routes]]
+prefix = ""
+connector = "slow-carrier"
+"#;
 const CLIENTS: usize = 4;
 /// Requests per client, of 1 to 5 recipients each: 292 messages in all.
 const REQUESTS_PER_CLIENT: usize = 25;
@@ -167,8 +180,6 @@ async fn sigterm_with_messages_in_flight_exits_0_within_10_s_and_loses_nothing()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: the simulator keeps pending delivery reports only in memory; messages submitted before SIGTERM \
-            stay `submitted` forever after the restart"]
 async fn sigterm_with_messages_in_flight_then_every_message_is_delivered() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let (server, key, _, restarted) = terminate_in_flight().await;

@@ -220,6 +220,7 @@ impl SqliteStore {
         if let Some(entries) = self.opt_outs.get(account_id) {
             return Ok(opt_out_cache::matching(&entries, sender, phones));
         }
+        let generation = self.opt_outs.generation();
         let limit = i64::try_from(opt_out_cache::MAX_CACHED).unwrap_or(i64::MAX) + 1;
         let rows = sqlx::query("SELECT phone, sender FROM opt_outs WHERE account_id = ? LIMIT ?")
             .bind(account_id)
@@ -229,7 +230,7 @@ impl SqliteStore {
         if rows.len() <= opt_out_cache::MAX_CACHED {
             let entries: opt_out_cache::Entries = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             let found = opt_out_cache::matching(&entries, sender, phones);
-            self.opt_outs.put(account_id, entries);
+            self.opt_outs.put(account_id, entries, generation);
             return Ok(found);
         }
         let mut out = Vec::new();

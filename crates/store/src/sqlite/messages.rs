@@ -71,6 +71,28 @@ impl SqliteStore {
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::inbound).collect())
     }
 
+    pub async fn release_stale_leases(&self, now: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE messages SET next_attempt_at = ? WHERE status = 'queued' AND lease_owner IS NOT NULL AND next_attempt_at > ?",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, carrier_id FROM messages WHERE connector = ? AND status = 'submitted' AND carrier_id IS NOT NULL LIMIT ?",
+        )
+        .bind(connector)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT status, count(*) FROM messages GROUP BY status").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -124,20 +124,10 @@ async fn run(
             stop = Some(done);
         }
         if !ops.is_empty() {
-            // Keywords change opt-outs; once committed, those accounts' cached sets are stale.
-            let changed_opt_outs: Vec<String> = ops
-                .iter()
-                .filter_map(|op| match op {
-                    Op::Receive(m, _) if m.keyword.is_some() => Some(m.account_id.clone()),
-                    _ => None,
-                })
-                .collect();
             let started = Instant::now();
             let n = ops.len();
-            commit_batch(&mut conn, std::mem::take(&mut ops), &webhooks, &signals).await;
-            for account in changed_opt_outs {
-                opt_outs.invalidate(&account);
-            }
+            let shared = Shared { webhooks: &webhooks, signals: &signals, opt_outs: &opt_outs };
+            commit_batch(&mut conn, std::mem::take(&mut ops), &shared).await;
             metrics::histogram!("textbird_store_batch_ops").record(n as f64);
             metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
         }
@@ -149,12 +139,35 @@ async fn run(
     }
 }
 
+/// What the writer keeps in step with the database.
+struct Shared<'a> {
+    webhooks: &'a WebhookCache,
+    signals: &'a Signals,
+    opt_outs: &'a OptOutCache,
+}
+
+impl Shared<'_> {
+    /// After a commit and before anyone hears of it: keywords changed opt-outs, so those
+    /// accounts' cached sets must not be read again.
+    fn committed(&self, ops: &[Op]) {
+        for op in ops {
+            if let Op::Receive(m, _) = op
+                && m.keyword.is_some()
+            {
+                self.opt_outs.invalidate(&m.account_id);
+            }
+        }
+    }
+}
+
 /// Runs the whole batch in one transaction. If the transaction fails, each request is retried
 /// alone so one bad request cannot fail its neighbours.
-async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, webhooks: &WebhookCache, signals: &Signals) {
+async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, shared: &Shared<'_>) {
+    let (webhooks, signals) = (shared.webhooks, shared.signals);
     if ops.len() > 1 {
         match batch::run_all(conn, &ops, webhooks, signals).await {
             Ok(replies) => {
+                shared.committed(&ops);
                 deliver(ops, replies);
                 return;
             }
@@ -166,7 +179,10 @@ async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, webhooks: &Webh
         let result = batch::run_all(conn, &single, webhooks, signals).await;
         let [op] = single;
         match result {
-            Ok(replies) => deliver(vec![op], replies),
+            Ok(replies) => {
+                shared.committed(std::slice::from_ref(&op));
+                deliver(vec![op], replies);
+            }
             Err(e) => {
                 if e.is_unavailable() {
                     tokio::time::sleep(Duration::from_millis(50)).await;

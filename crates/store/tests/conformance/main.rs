@@ -69,4 +69,5 @@ conformance! {
     status::one_webhook_per_distinct_transition,
     inbound::stop_opts_out_and_start_opts_back_in,
     inbound::sender_scoped_stop_applies_to_that_sender_only,
+    inbound::opted_out_reflects_a_keyword_as_soon_as_receive_returns,
 }
