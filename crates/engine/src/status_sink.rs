@@ -6,7 +6,7 @@ use std::time::Duration;
 use textbird_store::{StatusChange, Store};
 use tokio::sync::{mpsc, oneshot};
 
-const MAX_CHANGES_PER_WRITE: usize = 4096;
+const MAX_CHANGES_PER_WRITE: usize = 1024;
 
 enum Item {
     Change(StatusChange),

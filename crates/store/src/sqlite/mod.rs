@@ -51,10 +51,11 @@ impl SqliteStore {
             })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("cache_size", "-65536")
-            // Fewer, larger checkpoints: each one stalls the writer that triggers it.
-            .pragma("wal_autocheckpoint", "8000")
-            .pragma("mmap_size", "268435456")
+            .pragma("cache_size", "-16384")
+            // Checkpoints run in the background (see `checkpoint_in_background`), never in the
+            // writer's commit where they would stall every request of that batch.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("mmap_size", "67108864")
             .pragma("temp_store", "memory")
             .log_statements(tracing::log::LevelFilter::Trace);
         let pool = SqlitePoolOptions::new()
@@ -66,6 +67,7 @@ impl SqliteStore {
         let webhooks = WebhookCache::default();
         webhooks.replace_all(webhooks::load_all(&pool).await?);
         let conn = connect.connect().await?;
+        tokio::spawn(checkpoint_in_background(pool.clone()));
         let signals = Signals::default();
         let opt_outs = OptOutCache::default();
         let writer = Writer::spawn(conn, webhooks.clone(), signals.clone(), opt_outs.clone());
@@ -94,6 +96,26 @@ impl SqliteStore {
     /// `busy_timeout` instead of failing when it would upgrade from a read.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// PASSIVE checkpoints from a reader connection: they copy what no reader still needs and
+/// never block the writer. Ends when the pool is closed.
+async fn checkpoint_in_background(pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }
 

@@ -127,7 +127,16 @@ async fn run(
             let started = Instant::now();
             let n = ops.len();
             let shared = Shared { webhooks: &webhooks, signals: &signals, opt_outs: &opt_outs };
-            commit_batch(&mut conn, std::mem::take(&mut ops), &shared).await;
+            // Requests a client is waiting on commit first, in their own transaction, so a
+            // large batch of background work (claims, status changes) never delays an answer
+            // by more than the one already running.
+            let (waiting, background): (Vec<Op>, Vec<Op>) =
+                std::mem::take(&mut ops).into_iter().partition(|op| matches!(op, Op::Accept(..) | Op::Cancel { .. }));
+            for part in [waiting, background] {
+                if !part.is_empty() {
+                    commit_batch(&mut conn, part, &shared).await;
+                }
+            }
             metrics::histogram!("textbird_store_batch_ops").record(n as f64);
             metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
         }
