@@ -2,6 +2,7 @@
 //! whatever requests are waiting and commits them in one transaction (group commit), so the
 //! cost of a commit (and its fsync) is shared by the whole batch.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, SqliteConnection};
@@ -19,6 +20,8 @@ use crate::{Signals, StoreError};
 const QUEUE_DEPTH: usize = 8192;
 /// Requests folded into one transaction at most.
 const MAX_BATCH_OPS: usize = 1024;
+/// Background requests per transaction: each can carry a thousand status changes.
+const BACKGROUND_OPS_PER_COMMIT: usize = 2;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -107,44 +110,61 @@ async fn run(
     signals: Signals,
     opt_outs: OptOutCache,
 ) {
-    let mut ops = Vec::with_capacity(MAX_BATCH_OPS);
-    while let Some(first) = rx.recv().await {
-        ops.push(first);
-        while ops.len() < MAX_BATCH_OPS {
+    let shared = Shared { webhooks: &webhooks, signals: &signals, opt_outs: &opt_outs };
+    // Requests a client is waiting on (accepts, cancels) are committed before background work
+    // (claims, status changes, webhook outcomes), and background work goes in small
+    // transactions, so an answer never waits behind more than one short commit.
+    let mut waiting: Vec<Op> = Vec::new();
+    let mut background: VecDeque<Op> = VecDeque::new();
+    let mut stop = None;
+    let mut served_waiting = false;
+    loop {
+        if waiting.is_empty() && background.is_empty() {
+            if stop.is_some() {
+                break;
+            }
+            match rx.recv().await {
+                Some(op) => sort(op, &mut waiting, &mut background, &mut stop),
+                None => break,
+            }
+        }
+        while waiting.len() + background.len() < QUEUE_DEPTH {
             match rx.try_recv() {
-                Ok(op) => ops.push(op),
+                Ok(op) => sort(op, &mut waiting, &mut background, &mut stop),
                 Err(_) => break,
             }
         }
-        let shutdown = ops.iter().position(|o| matches!(o, Op::Shutdown(_)));
-        let mut stop = None;
-        if let Some(i) = shutdown
-            && let Op::Shutdown(done) = ops.remove(i)
-        {
-            stop = Some(done);
+        // Take turns when both have work: answers wait for at most one short background
+        // commit, and a steady stream of sends cannot starve dispatch.
+        let take_background = !background.is_empty() && (waiting.is_empty() || served_waiting);
+        served_waiting = !take_background;
+        let batch: Vec<Op> = if take_background {
+            let n = background.len().min(BACKGROUND_OPS_PER_COMMIT);
+            background.drain(..n).collect()
+        } else {
+            let n = waiting.len().min(MAX_BATCH_OPS);
+            waiting.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            continue;
         }
-        if !ops.is_empty() {
-            let started = Instant::now();
-            let n = ops.len();
-            let shared = Shared { webhooks: &webhooks, signals: &signals, opt_outs: &opt_outs };
-            // Requests a client is waiting on commit first, in their own transaction, so a
-            // large batch of background work (claims, status changes) never delays an answer
-            // by more than the one already running.
-            let (waiting, background): (Vec<Op>, Vec<Op>) =
-                std::mem::take(&mut ops).into_iter().partition(|op| matches!(op, Op::Accept(..) | Op::Cancel { .. }));
-            for part in [waiting, background] {
-                if !part.is_empty() {
-                    commit_batch(&mut conn, part, &shared).await;
-                }
-            }
-            metrics::histogram!("textbird_store_batch_ops").record(n as f64);
-            metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        }
-        if let Some(done) = stop {
-            let _ = conn.close().await;
-            let _ = done.send(());
-            return;
-        }
+        let started = Instant::now();
+        let n = batch.len();
+        commit_batch(&mut conn, batch, &shared).await;
+        metrics::histogram!("textbird_store_batch_ops").record(n as f64);
+        metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
+    }
+    let _ = conn.close().await;
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+fn sort(op: Op, waiting: &mut Vec<Op>, background: &mut VecDeque<Op>, stop: &mut Option<oneshot::Sender<()>>) {
+    match op {
+        Op::Shutdown(done) => *stop = Some(done),
+        op @ (Op::Accept(..) | Op::Cancel { .. }) => waiting.push(op),
+        op => background.push_back(op),
     }
 }
 
