@@ -55,6 +55,8 @@ impl SqliteStore {
             // Checkpoints run in the background (see `checkpoint_in_background`), never in the
             // writer's commit where they would stall every request of that batch.
             .pragma("wal_autocheckpoint", "0")
+            // A WAL that grew under load is cut back to this size once it starts over.
+            .pragma("journal_size_limit", "67108864")
             .pragma("mmap_size", "67108864")
             .pragma("temp_store", "memory")
             .log_statements(tracing::log::LevelFilter::Trace);

@@ -20,6 +20,8 @@ use crate::{Signals, StoreError};
 const QUEUE_DEPTH: usize = 8192;
 /// Requests folded into one transaction at most.
 const MAX_BATCH_OPS: usize = 1024;
+/// How often the writer finishes a checkpoint between its transactions.
+const WRITER_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Background requests per transaction: each can carry a thousand status changes.
 const BACKGROUND_OPS_PER_COMMIT: usize = 2;
 
@@ -118,6 +120,7 @@ async fn run(
     let mut background: VecDeque<Op> = VecDeque::new();
     let mut stop = None;
     let mut served_waiting = false;
+    let mut last_checkpoint = Instant::now();
     loop {
         if waiting.is_empty() && background.is_empty() {
             if stop.is_some() {
@@ -153,6 +156,15 @@ async fn run(
         commit_batch(&mut conn, batch, &shared).await;
         metrics::histogram!("textbird_store_batch_ops").record(n as f64);
         metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        if last_checkpoint.elapsed() >= WRITER_CHECKPOINT_INTERVAL {
+            // The background checkpointer copies most pages, but only a checkpoint taken
+            // between two of the writer's own transactions can finish the log, which lets
+            // the next commit start the WAL over instead of growing it for ever.
+            last_checkpoint = Instant::now();
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
     }
     let _ = conn.close().await;
     if let Some(done) = stop {
