@@ -242,23 +242,10 @@ async fn accept_many(
 ) -> Result<Vec<AcceptOutcome>, StoreError> {
     let mut outcomes = vec![AcceptOutcome::Stored; batches.len()];
     for (i, b) in batches.iter().enumerate() {
-        if let Some(k) = &b.idempotency {
-            let r = sqlx::query(
-                "INSERT INTO idempotency_keys (account_id, credential_id, key, request_hash, status_code, response, \
-                 created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&k.account_id)
-            .bind(&k.credential_id)
-            .bind(&k.key)
-            .bind(&k.request_hash)
-            .bind(i64::from(k.status_code))
-            .bind(&k.response)
-            .bind(k.created_at)
-            .execute(&mut *c)
-            .await?;
-            if r.rows_affected() == 0 {
-                outcomes[i] = AcceptOutcome::IdempotencyTaken;
-            }
+        if let Some(k) = &b.idempotency
+            && !super::messages::insert_idempotency(c, k).await?
+        {
+            outcomes[i] = AcceptOutcome::IdempotencyTaken;
         }
     }
     // One debit per account for the whole batch; only if that fails, request by request.

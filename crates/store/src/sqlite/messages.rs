@@ -136,20 +136,8 @@ impl SqliteStore {
     }
 
     pub async fn save_idempotency(&self, k: &crate::IdempotencyRecord) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO idempotency_keys (account_id, credential_id, key, request_hash, status_code, response, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&k.account_id)
-        .bind(&k.credential_id)
-        .bind(&k.key)
-        .bind(&k.request_hash)
-        .bind(i64::from(k.status_code))
-        .bind(&k.response)
-        .bind(k.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        let mut conn = self.pool.acquire().await?;
+        insert_idempotency(&mut conn, k).await
     }
 
     pub async fn prune(&self, before: i64) -> Result<u64, StoreError> {
@@ -160,4 +148,25 @@ impl SqliteStore {
             .rows_affected();
         Ok(a)
     }
+}
+
+/// Stores a response under its key unless the key is taken; false when it was.
+pub(super) async fn insert_idempotency(
+    c: &mut sqlx::SqliteConnection,
+    k: &crate::IdempotencyRecord,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "INSERT INTO idempotency_keys (account_id, credential_id, key, request_hash, status_code, response, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&k.account_id)
+    .bind(&k.credential_id)
+    .bind(&k.key)
+    .bind(&k.request_hash)
+    .bind(i64::from(k.status_code))
+    .bind(&k.response)
+    .bind(k.created_at)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() > 0)
 }
