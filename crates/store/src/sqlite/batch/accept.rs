@@ -1,0 +1,128 @@
+//! Accepting messages: idempotency keys, debits, ledger rows, message and event rows.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use textbird_types::{Status, now_millis};
+
+use super::{Fanout, ROWS_PER_STATEMENT, message_payload};
+use crate::StoreError;
+use crate::model::{AcceptBatch, AcceptOutcome};
+use crate::webhook_cache::WebhookCache;
+
+pub(super) async fn accept_many(
+    c: &mut SqliteConnection,
+    batches: &[&AcceptBatch],
+    fan: &mut Fanout,
+    hooks: &WebhookCache,
+) -> Result<Vec<AcceptOutcome>, StoreError> {
+    let mut outcomes = vec![AcceptOutcome::Stored; batches.len()];
+    for (i, b) in batches.iter().enumerate() {
+        if let Some(k) = &b.idempotency
+            && !super::super::messages::insert_idempotency(c, k).await?
+        {
+            outcomes[i] = AcceptOutcome::IdempotencyTaken;
+        }
+    }
+    // One debit per account for the whole batch; only if that fails, request by request.
+    let mut by_account: HashMap<&str, (i64, Vec<usize>)> = HashMap::new();
+    for (i, b) in batches.iter().enumerate() {
+        if outcomes[i] == AcceptOutcome::Stored && b.debit > 0 {
+            let e = by_account.entry(b.account_id.as_str()).or_default();
+            e.0 += b.debit;
+            e.1.push(i);
+        }
+    }
+    for (account, (total, idxs)) in by_account {
+        if debit(c, account, total).await? {
+            continue;
+        }
+        for i in idxs {
+            if !debit(c, account, batches[i].debit).await? {
+                outcomes[i] = AcceptOutcome::InsufficientBalance;
+                if let Some(k) = &batches[i].idempotency {
+                    sqlx::query("DELETE FROM idempotency_keys WHERE account_id = ? AND credential_id = ? AND key = ?")
+                        .bind(&k.account_id)
+                        .bind(&k.credential_id)
+                        .bind(&k.key)
+                        .execute(&mut *c)
+                        .await?;
+                }
+            }
+        }
+    }
+    let stored: Vec<&AcceptBatch> =
+        batches.iter().zip(&outcomes).filter(|(_, o)| **o == AcceptOutcome::Stored).map(|(b, _)| *b).collect();
+    let debits: Vec<&&AcceptBatch> = stored.iter().filter(|b| b.debit > 0).collect();
+    let now = now_millis();
+    for chunk in debits.chunks(ROWS_PER_STATEMENT) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO ledger (account_id, amount, reason, created_at) ");
+        qb.push_values(chunk, |mut q, b| {
+            q.push_bind(&b.account_id).push_bind(-b.debit).push_bind("send").push_bind(now);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    let messages: Vec<_> = stored.iter().flat_map(|b| &b.messages).collect();
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
+             client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut q, m| {
+            q.push_bind(&m.id)
+                .push_bind(&m.account_id)
+                .push_bind(&m.batch_id)
+                .push_bind(&m.to)
+                .push_bind(&m.sender)
+                .push_bind(&m.body)
+                .push_bind(&m.encoding)
+                .push_bind(m.parts)
+                .push_bind(m.price)
+                .push_bind(m.status.as_str())
+                .push_bind(&m.client_ref)
+                .push_bind(&m.callback_url)
+                .push_bind(m.send_at)
+                .push_bind(m.valid_until)
+                .push_bind(m.send_at.unwrap_or(m.created_at))
+                .push_bind(m.created_at)
+                .push_bind(m.created_at);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    for m in messages {
+        let event_type = m.status.event_type();
+        fan.events.push((m.id.clone(), m.status.as_str(), None, m.created_at));
+        *fan.transitions.entry(m.status.as_str()).or_default() += 1;
+        fan.queued |= m.status == Status::Queued;
+        let wanted = m.callback_url.is_some() || !hooks.subscribers(&m.account_id, event_type).is_empty();
+        if wanted {
+            let payload = message_payload(
+                event_type,
+                m.created_at,
+                &m.id,
+                &m.to,
+                &m.sender,
+                m.status.as_str(),
+                i64::from(m.parts),
+                m.price,
+                m.client_ref.as_deref(),
+                None,
+                None,
+                m.created_at,
+            );
+            fan.webhooks(hooks, &m.account_id, event_type, m.callback_url.as_deref(), &payload, m.created_at);
+        }
+    }
+    Ok(outcomes)
+}
+
+pub(super) async fn debit(c: &mut SqliteConnection, account: &str, amount: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?")
+        .bind(amount)
+        .bind(account)
+        .bind(amount)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
