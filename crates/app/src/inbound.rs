@@ -6,7 +6,7 @@ use textbird_engine::CarrierEvent;
 use textbird_store::{Inbound, OptOut, OwnedNumber};
 use textbird_types::Msisdn;
 
-use crate::messages::page;
+use crate::messages::{next_cursor, page};
 use crate::{App, AppError, Principal};
 
 /// An inbound SMS to inject through the simulated carrier.
@@ -28,7 +28,7 @@ impl App {
     ) -> Result<(Vec<Inbound>, Option<String>), AppError> {
         let page = page(cursor, limit)?;
         let items = self.store().list_inbound(&p.account_id, &page).await?;
-        let next = (items.len() == page.limit as usize).then(|| items.last().map(|m| m.id.clone())).flatten();
+        let next = next_cursor(&items, &page, |m| &m.id);
         Ok((items, next))
     }
 
@@ -80,9 +80,11 @@ impl App {
         p: &Principal,
         cursor: Option<String>,
         limit: Option<u32>,
-    ) -> Result<Vec<OptOut>, AppError> {
+    ) -> Result<(Vec<OptOut>, Option<String>), AppError> {
         let page = page(cursor, limit)?;
-        Ok(self.store().list_opt_outs(&p.account_id, &page).await?)
+        let items = self.store().list_opt_outs(&p.account_id, &page).await?;
+        let next = next_cursor(&items, &page, |o| &o.phone);
+        Ok((items, next))
     }
 
     /// Opts a number out of (or back into) every message of the account.

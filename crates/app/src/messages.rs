@@ -43,6 +43,11 @@ pub(crate) fn page(cursor: Option<String>, limit: Option<u32>) -> Result<Page, A
     Ok(Page { after: cursor, limit })
 }
 
+/// The cursor for the page after `items`: the last item's key when the page is full.
+pub(crate) fn next_cursor<T>(items: &[T], page: &Page, key: impl Fn(&T) -> &str) -> Option<String> {
+    (items.len() == page.limit as usize).then(|| items.last().map(|i| key(i).to_owned())).flatten()
+}
+
 impl App {
     pub async fn message(&self, p: &Principal, id: &str) -> Result<(Message, Vec<MessageEvent>), AppError> {
         let m = self.store().find_message(&p.account_id, id).await?.ok_or(AppError::NotFound("message"))?;
@@ -84,7 +89,7 @@ impl App {
         let page = page(q.cursor, q.limit)?;
         let filter = MessageFilter { status: q.status, to, client_ref: q.client_ref, created_from, created_to };
         let items = self.store().list_messages(&p.account_id, &filter, &page).await?;
-        let next_cursor = (items.len() == page.limit as usize).then(|| items.last().map(|m| m.id.clone())).flatten();
+        let next_cursor = next_cursor(&items, &page, |m| &m.id);
         Ok(MessageList { items, next_cursor })
     }
 

@@ -4,7 +4,7 @@
 use textbird_store::{Attempt, Delivery, Webhook};
 use textbird_types::{new_id, now_millis};
 
-use crate::messages::page;
+use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
@@ -158,7 +158,7 @@ impl App {
         }
         let page = page(cursor, limit)?;
         let items = self.store().list_deliveries(&p.account_id, webhook_id, &page).await?;
-        let next = (items.len() == page.limit as usize).then(|| items.last().map(|d| d.id.clone())).flatten();
+        let next = next_cursor(&items, &page, |d| &d.id);
         Ok((items, next))
     }
 

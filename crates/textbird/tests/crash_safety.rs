@@ -106,23 +106,8 @@ async fn client(http: reqwest::Client, url: String, key: String, c: usize, load:
 
 /// Every message of the account, by id, read through the API page by page.
 async fn all_messages(server: &Server, key: &str) -> HashMap<String, Value> {
-    let mut out = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/messages?limit=1000&cursor={c}"),
-            None => "/v1/messages?limit=1000".to_owned(),
-        };
-        let (status, page) = server.get(key, &path).await;
-        assert_eq!(status, 200, "{page}");
-        for m in page["data"].as_array().expect("data") {
-            out.insert(m["id"].as_str().expect("id").to_owned(), m.clone());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
+    let messages = server.all_messages(key, "").await;
+    messages.into_iter().map(|m| (m["id"].as_str().expect("id").to_owned(), m)).collect()
 }
 
 fn count_by<'a>(messages: impl Iterator<Item = &'a Value>, field: &str) -> BTreeMap<String, usize> {

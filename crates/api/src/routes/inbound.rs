@@ -150,10 +150,7 @@ async fn list_opt_outs(
     Auth(p): Auth,
     Query(q): Query<PageParams>,
 ) -> Result<Json<Page<OptOutDto>>, ApiError> {
-    let limit = q.limit;
-    let items = app.opt_outs(&p, q.cursor, limit).await?;
-    let next_cursor =
-        (items.len() == limit.unwrap_or(50) as usize).then(|| items.last().map(|o| o.phone.clone())).flatten();
+    let (items, next_cursor) = app.opt_outs(&p, q.cursor, q.limit).await?;
     Ok(Json(Page {
         data: items
             .into_iter()
