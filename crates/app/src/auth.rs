@@ -105,4 +105,20 @@ impl App {
         self.inner.principals.put(lookup, principal.clone());
         Ok(principal)
     }
+
+    /// Logs in with an account's username and password (SMPP binds). Wrong credentials are
+    /// `Unauthorized`, after the same Argon2 work as right ones.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Principal, AppError> {
+        if username.is_empty() || username.len() > 128 || password.len() > 256 {
+            return Err(AppError::Unauthorized);
+        }
+        let account = self.verify_login(username, password).await?.ok_or(AppError::Unauthorized)?;
+        Ok(Principal {
+            credential_id: format!("password:{}", account.id),
+            country: parse_country(&account.country),
+            account_id: account.id,
+            timezone: account.timezone,
+            is_admin: account.is_admin,
+        })
+    }
 }

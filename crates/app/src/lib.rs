@@ -31,7 +31,7 @@ pub use messages::{MessageList, MessageQuery};
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Delivery, Inbound, Message, MessageEvent, OptOut, OwnedNumber, Page, Webhook,
+    Account, Attempt, Delivery, Inbound, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 
@@ -71,6 +71,12 @@ impl App {
                 budgets: auth::Budgets::default(),
             }),
         })
+    }
+
+    /// Terminal statuses and inbound messages as this node commits them (for live sessions
+    /// such as SMPP receivers).
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<textbird_store::Notice>> {
+        self.store().signals().subscribe()
     }
 
     pub fn store(&self) -> &Store {

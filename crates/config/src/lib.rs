@@ -55,11 +55,25 @@ impl Default for HttpSettings {
 pub struct SmppServerSettings {
     /// Address the customer-facing SMPP server listens on.
     pub listen: String,
+    /// Outstanding requests a customer may have on one session before ESME_RMSGQFUL.
+    pub window: u32,
+    /// Failed binds per client IP address per minute before further binds are refused.
+    pub max_failed_binds_per_minute: u32,
+    /// Seconds without any PDU from the customer before the session is closed.
+    pub idle_timeout_secs: u64,
+    /// Sessions allowed at once (all accounts together).
+    pub max_sessions: u32,
 }
 
 impl Default for SmppServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:2775".into() }
+        Self {
+            listen: "127.0.0.1:2775".into(),
+            window: 100,
+            max_failed_binds_per_minute: 10,
+            idle_timeout_secs: 300,
+            max_sessions: 1000,
+        }
     }
 }
 
@@ -158,6 +172,44 @@ pub struct ConnectorSettings {
     pub tps: u32,
     #[serde(default = "default_enquire_link")]
     pub enquire_link_secs: u64,
+    /// SMPP: how messages longer than one SMS go out.
+    #[serde(default)]
+    pub split: LongMessageMode,
+    /// SMPP: seconds to wait for a response before the request counts as lost.
+    #[serde(default = "default_response_timeout")]
+    pub response_timeout_secs: u64,
+    /// SMPP: longest pause between reconnection attempts (they start at 1 s and double).
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_secs: u64,
+    /// SMPP: the bind's `address_range`.
+    #[serde(default)]
+    pub address_range: String,
+    /// SMPP: ask the carrier for delivery receipts.
+    #[serde(default = "default_true")]
+    pub registered_delivery: bool,
+}
+
+/// How an SMPP connector sends messages longer than one SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LongMessageMode {
+    /// User data header with an 8-bit reference in each part.
+    #[default]
+    Udh,
+    /// SAR TLVs on each part.
+    Sar,
+    /// One `message_payload` TLV holding the whole text.
+    Payload,
+}
+
+fn default_response_timeout() -> u64 {
+    60
+}
+fn default_reconnect_max() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
 }
 
 fn default_bind() -> BindMode {
@@ -185,6 +237,11 @@ impl ConnectorSettings {
             window: 1000,
             tps: 0,
             enquire_link_secs: 30,
+            split: LongMessageMode::Udh,
+            response_timeout_secs: 60,
+            reconnect_max_secs: 60,
+            address_range: String::new(),
+            registered_delivery: true,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod keywords;
 mod maintenance;
 mod router;
 mod simulator;
+mod smpp_client;
 mod status_sink;
 mod throttle;
 mod webhook_deliverer;
@@ -36,6 +37,8 @@ const CARRIER_EVENT_QUEUE: usize = 65_536;
 pub struct Engine {
     events: mpsc::Sender<CarrierEvent>,
     stop: watch::Sender<bool>,
+    links_stop: watch::Sender<bool>,
+    links: Vec<Arc<smpp_client::SmppConnector>>,
     dispatcher: JoinHandle<()>,
     others: Vec<JoinHandle<()>>,
     sink: status_sink::StatusSink,
@@ -44,8 +47,8 @@ pub struct Engine {
 /// Errors that keep the engine from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("connector {0:?}: kind \"smpp\" is not available in this build")]
-    UnsupportedConnector(String),
+    #[error("connector {0:?}: {1}")]
+    Misconfigured(String, String),
 }
 
 impl Engine {
@@ -54,6 +57,8 @@ impl Engine {
         let (events_tx, events_rx) = mpsc::channel(CARRIER_EVENT_QUEUE);
         let (stop, stop_rx) = watch::channel(false);
         let sink = status_sink::StatusSink::spawn(store.clone());
+        let (links_stop, links_stop_rx) = watch::channel(false);
+        let mut links = Vec::new();
         let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
         for c in &settings.connectors {
             match c.kind {
@@ -68,7 +73,19 @@ impl Engine {
                     tokio::spawn(sim.clone().recover(store.clone()));
                     connectors.push(sim);
                 }
-                ConnectorKind::Smpp => return Err(EngineError::UnsupportedConnector(c.name.clone())),
+                ConnectorKind::Smpp => {
+                    if c.host.is_empty() || c.port == 0 {
+                        return Err(EngineError::Misconfigured(c.name.clone(), "host and port are required".into()));
+                    }
+                    let link = smpp_client::SmppConnector::start(
+                        c.clone(),
+                        store.clone(),
+                        events_tx.clone(),
+                        links_stop_rx.clone(),
+                    );
+                    links.push(link.clone());
+                    connectors.push(link);
+                }
             }
         }
         let router = Router::new(&settings.routes);
@@ -80,7 +97,7 @@ impl Engine {
             webhook_deliverer::spawn(store.clone(), &settings.webhooks, stop_rx.clone()),
             tokio::spawn(maintenance::run(store, stop_rx)),
         ];
-        Ok(Engine { events: events_tx, stop, dispatcher, others, sink })
+        Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink })
     }
 
     /// Where connectors (and the simulator's inbound injection) report to.
@@ -96,6 +113,11 @@ impl Engine {
             tracing::warn!("dispatcher did not finish in time; leased messages will be retried");
         }
         self.sink.flush().await;
+        // Carrier links unbind only after the last submission's answer is in.
+        let _ = self.links_stop.send(true);
+        for link in &self.links {
+            link.stopped(Duration::from_secs(3)).await;
+        }
         for h in self.others {
             h.abort();
         }

@@ -15,7 +15,7 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use model::*;
-pub use signals::Signals;
+pub use signals::{Notice, Signals};
 pub use sqlite::SqliteStore;
 
 /// The one storage handle front ends and workers hold. Each backend is a variant, so callers
@@ -202,6 +202,15 @@ impl Store {
     /// Messages a connector took that have no final report yet: `(id, carrier_id)`.
     pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
         delegate!(self, s => s.awaiting_report(connector, limit).await)
+    }
+    /// The message a connector's carrier knows by any of `carrier_ids` (the forms one id can
+    /// take), for delivery reports that arrive after the sender's memory of it is gone.
+    pub async fn find_by_carrier_id(
+        &self,
+        connector: &str,
+        carrier_ids: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        delegate!(self, s => s.find_by_carrier_id(connector, carrier_ids).await)
     }
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
         delegate!(self, s => s.find_message(account_id, id).await)

@@ -3,17 +3,46 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
-#[derive(Clone, Default)]
+/// Notices kept for slow listeners before the oldest are dropped.
+const NOTICE_BUFFER: usize = 65_536;
+
+#[derive(Clone)]
 pub struct Signals {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     messages: Notify,
     deliveries: Notify,
+    notices: broadcast::Sender<Arc<Notice>>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+        Self { inner: Arc::new(Inner { messages: Notify::new(), deliveries: Notify::new(), notices }) }
+    }
+}
+
+/// What this node committed that live sessions may want to pass on (the SMPP server's
+/// receipts and inbound messages), published after the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A message reached a terminal state.
+    Final {
+        message_id: String,
+        account_id: String,
+        to: String,
+        from: String,
+        status: String,
+        error_code: Option<String>,
+        created_at: i64,
+        at: i64,
+    },
+    /// An inbound message was stored.
+    Inbound { id: String, account_id: String, from: String, to: String, body: String, at: i64 },
 }
 
 impl Signals {
@@ -24,6 +53,17 @@ impl Signals {
     /// Resolves after webhook deliveries were queued.
     pub async fn deliveries_ready(&self) {
         self.inner.deliveries.notified().await;
+    }
+    /// Notices from now on. A receiver that falls more than 65,536 behind loses the oldest.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.inner.notices.subscribe()
+    }
+    /// Whether anyone listens (notices are not even collected otherwise).
+    pub fn has_listeners(&self) -> bool {
+        self.inner.notices.receiver_count() > 0
+    }
+    pub fn publish(&self, notice: Notice) {
+        let _ = self.inner.notices.send(Arc::new(notice));
     }
     pub fn notify_messages(&self) {
         self.inner.messages.notify_one();

@@ -45,6 +45,21 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     });
 
+    // The customer-facing SMPP server (an empty address turns it off).
+    let (smpp_stop, smpp_stop_rx) = tokio::sync::watch::channel(false);
+    let smpp_task = if settings.smpp_server.listen.is_empty() {
+        None
+    } else {
+        let smpp = tokio::net::TcpListener::bind(&settings.smpp_server.listen)
+            .await
+            .with_context(|| format!("cannot listen for SMPP on {}", settings.smpp_server.listen))?;
+        let addr = smpp.local_addr()?;
+        tracing::info!(smpp = %addr, "SMPP server listening");
+        println!("SMPP listening on {addr}");
+        let task = textbird_smpp_server::run(app.clone(), settings.smpp_server.clone(), smpp, smpp_stop_rx);
+        Some(tokio::spawn(task))
+    };
+
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
@@ -58,6 +73,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     tracing::info!("shutting down: finishing in-flight work");
     rates_task.abort();
+    // Customers are unbound first, so no new submissions arrive while the queue drains.
+    let _ = smpp_stop.send(true);
+    if let Some(task) = smpp_task {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     engine.shutdown(SHUTDOWN_GRACE).await;
     store.close().await;
     tracing::info!("stopped");

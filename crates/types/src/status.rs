@@ -4,7 +4,7 @@ use std::str::FromStr;
 /// Where an outbound message is in its life.
 ///
 /// `accepted → scheduled → queued → submitted → delivered | undelivered | expired | rejected |
-/// failed`; `canceled` ends a scheduled message its owner withdrew. Terminal states never
+/// failed | deleted | unknown`; `canceled` ends a scheduled message its owner withdrew. Terminal states never
 /// change again, whatever a carrier repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -18,6 +18,10 @@ pub enum Status {
     Rejected,
     Failed,
     Canceled,
+    /// The carrier reports the message deleted before delivery (SMPP `DELETED`).
+    Deleted,
+    /// The carrier's final word is that it does not know (SMPP `UNKNOWN`).
+    Unknown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +29,7 @@ pub enum Status {
 pub struct UnknownStatus(pub String);
 
 impl Status {
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 12] = [
         Status::Accepted,
         Status::Scheduled,
         Status::Queued,
@@ -36,6 +40,8 @@ impl Status {
         Status::Rejected,
         Status::Failed,
         Status::Canceled,
+        Status::Deleted,
+        Status::Unknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +56,8 @@ impl Status {
             Status::Rejected => "rejected",
             Status::Failed => "failed",
             Status::Canceled => "canceled",
+            Status::Deleted => "deleted",
+            Status::Unknown => "unknown",
         }
     }
 
@@ -62,6 +70,8 @@ impl Status {
                 | Status::Rejected
                 | Status::Failed
                 | Status::Canceled
+                | Status::Deleted
+                | Status::Unknown
         )
     }
 
@@ -84,6 +94,8 @@ impl Status {
             Status::Rejected => "message.rejected",
             Status::Failed => "message.failed",
             Status::Canceled => "message.canceled",
+            Status::Deleted => "message.deleted",
+            Status::Unknown => "message.unknown",
         }
     }
 }

@@ -93,6 +93,24 @@ impl SqliteStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    pub async fn find_by_carrier_id(
+        &self,
+        connector: &str,
+        carrier_ids: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        for carrier_id in carrier_ids {
+            let row = sqlx::query("SELECT id FROM messages WHERE connector = ? AND carrier_id = ? LIMIT 1")
+                .bind(connector)
+                .bind(carrier_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(r) = row {
+                return Ok(Some(r.get(0)));
+            }
+        }
+        Ok(None)
+    }
+
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT status, count(*) FROM messages GROUP BY status").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -60,5 +60,15 @@ pub(super) async fn receive(
     .to_string();
     fan.webhooks(hooks, &m.account_id, event_type, None, &payload, m.created_at);
     *fan.transitions.entry("received").or_default() += 1;
+    if fan.notify {
+        fan.notices.push(crate::signals::Notice::Inbound {
+            id: m.id.clone(),
+            account_id: m.account_id.clone(),
+            from: m.from.clone(),
+            to: m.to.clone(),
+            body: m.body.clone(),
+            at: m.created_at,
+        });
+    }
     Ok(())
 }

@@ -29,7 +29,8 @@ const PROMOTE_LIMIT: i64 = 1000;
 /// A webhook endpoint failing this long is disabled.
 const DISABLE_AFTER_MS: i64 = 5 * 24 * 3600 * 1000;
 
-const TERMINAL: &str = "('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'canceled')";
+const TERMINAL: &str =
+    "('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'canceled', 'deleted', 'unknown')";
 /// What a transition needs to know about the message it moved.
 const TRANSITION_COLUMNS: &str = "messages.id, messages.account_id, messages.to_number, messages.sender, \
      messages.parts, messages.price, messages.client_ref, messages.callback_url, messages.status, \
@@ -44,6 +45,9 @@ struct Fanout {
     transitions: HashMap<&'static str, u64>,
     /// Messages became due for dispatch.
     queued: bool,
+    /// Whether to collect `notices` (someone listens).
+    notify: bool,
+    notices: Vec<crate::signals::Notice>,
 }
 
 struct NewDelivery {
@@ -189,7 +193,7 @@ pub(super) async fn run_all(
 ) -> Result<Vec<Done>, StoreError> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let c: &mut SqliteConnection = &mut tx;
-    let mut fan = Fanout::default();
+    let mut fan = Fanout { notify: signals.has_listeners(), ..Fanout::default() };
     let mut out: Vec<Option<Done>> = ops.iter().map(|_| None).collect();
 
     let accepts: Vec<(usize, &AcceptBatch)> = ops
@@ -227,8 +231,12 @@ pub(super) async fn run_all(
         out[i] = Some(done);
     }
     let (queued, deliveries) = (fan.queued, !fan.deliveries.is_empty());
+    let notices = std::mem::take(&mut fan.notices);
     let transitions = fan.flush(c).await?;
     tx.commit().await?;
+    for n in notices {
+        signals.publish(n);
+    }
     if queued {
         signals.notify_messages();
     }

@@ -55,6 +55,18 @@ pub(super) fn record_transitions(
             );
             fan.webhooks(hooks, &account, event_type, callback.as_deref(), &payload, at);
         }
+        if fan.notify && status.is_terminal() {
+            fan.notices.push(crate::signals::Notice::Final {
+                message_id: id.clone(),
+                account_id: account.clone(),
+                to: r.get(2),
+                from: r.get(3),
+                status: status.as_str().to_owned(),
+                error_code: r.get(9),
+                created_at: r.get(11),
+                at,
+            });
+        }
         fan.events.push((id, status.as_str(), detail, at));
     }
 }

@@ -1,0 +1,338 @@
+//! One customer connection: bind, then submissions in and `deliver_sm`s out, until unbind,
+//! idle timeout, a broken stream or shutdown. No input can panic it: every PDU is decoded
+//! defensively, and anything undecodable is answered with `generic_nack`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use textbird_app::{AppError, Principal, SendRequest, SendResult};
+use textbird_smpp::frame::{FrameCodec, FrameError};
+use textbird_smpp::pdu::{self, BindKind, Packet, Pdu, ShortMessage, id, status};
+use textbird_smpp::reassembly::PartKey;
+use textbird_smpp::session::{Session, is_response};
+use textbird_smpp::udh::Concat;
+use textbird_smpp::wire::{self, Incoming};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_util::codec::FramedRead;
+
+use crate::Shared;
+
+/// What Textbird calls itself in bind responses.
+const SYSTEM_ID: &str = "textbird";
+/// How long a `deliver_sm` waits for the customer's response.
+const DELIVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Parts of a concatenated submission wait this long for the rest.
+const PARTS_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Bound {
+    principal: Principal,
+    kind: BindKind,
+    receiver: Option<u64>,
+}
+
+/// Parts of long submissions of one session, with the sequence numbers waiting for an answer.
+#[derive(Default)]
+struct Parts {
+    groups: HashMap<PartKey, (Instant, Vec<Option<(u32, ShortMessage, Vec<u8>)>>)>,
+}
+
+pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let (session, writer) = Session::start(write);
+    let mut reader = FramedRead::new(read, FrameCodec::default());
+    let idle = Duration::from_secs(shared.settings.idle_timeout_secs.max(5));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let parts: Arc<Mutex<Parts>> = Arc::default();
+    let mut bound: Option<Bound> = None;
+    let mut outbound: Option<mpsc::Receiver<ShortMessage>> = None;
+    let out_window = Arc::new(tokio::sync::Semaphore::new(shared.settings.window.max(1) as usize));
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            frame = tokio::time::timeout(idle, reader.next()) => {
+                let frame = match frame {
+                    Err(_) => { tracing::info!(peer = %peer, "SMPP session idle; closing"); break }
+                    Ok(None) => break,
+                    Ok(Some(Ok(f))) => f,
+                    Ok(Some(Err(FrameError::Io(_)))) => break,
+                    Ok(Some(Err(e))) => {
+                        tracing::warn!(peer = %peer, error = %e, "unreadable PDU; closing");
+                        let _ = session.send_bytes(pdu::generic_nack(status::INVCMDLEN, 0)).await;
+                        break;
+                    }
+                };
+                let packet = match pdu::decode(&frame) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = session.send_bytes(pdu::generic_nack(e.status, e.sequence)).await;
+                        continue;
+                    }
+                };
+                if is_response(&packet) {
+                    session.complete(packet);
+                    continue;
+                }
+                match (&bound, packet.pdu) {
+                    (None, Pdu::Bind { kind, system_id, password, .. }) => {
+                        let resp = Pdu::BindResp { kind, system_id: SYSTEM_ID.into() };
+                        if !shared.may_bind(peer.ip()) {
+                            let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
+                            continue;
+                        }
+                        match shared.app.login(&system_id, &password).await {
+                            Ok(principal) => {
+                                let receiver = if kind.can_receive() {
+                                    let (rid, rx) = shared.hub.attach(&principal.account_id);
+                                    outbound = Some(rx);
+                                    Some(rid)
+                                } else {
+                                    None
+                                };
+                                tracing::info!(peer = %peer, account = %principal.account_id, ?kind, "SMPP customer bound");
+                                bound = Some(Bound { principal, kind, receiver });
+                                let _ = session.send(status::OK, packet.sequence, &resp).await;
+                            }
+                            Err(_) => {
+                                shared.bind_failed(peer.ip());
+                                tracing::warn!(peer = %peer, "SMPP bind refused: wrong credentials");
+                                let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
+                            }
+                        }
+                    }
+                    (Some(_), Pdu::Bind { kind, .. }) => {
+                        let resp = Pdu::BindResp { kind, system_id: SYSTEM_ID.into() };
+                        let _ = session.send(status::ALYBND, packet.sequence, &resp).await;
+                    }
+                    (_, Pdu::EnquireLink) => {
+                        let _ = session.send(status::OK, packet.sequence, &Pdu::EnquireLinkResp).await;
+                    }
+                    (_, Pdu::Unbind) => {
+                        let _ = session.send(status::OK, packet.sequence, &Pdu::UnbindResp).await;
+                        break;
+                    }
+                    (None, _) => {
+                        let _ = session.send_bytes(nack_for(packet.command_id, status::INVBNDSTS, packet.sequence)).await;
+                    }
+                    (Some(b), Pdu::SubmitSm(sm) | Pdu::DataSm(sm)) => {
+                        let data_sm = packet.command_id == id::DATA_SM;
+                        let reply = |message_id: String| if data_sm { Pdu::DataSmResp { message_id } } else { Pdu::SubmitSmResp { message_id } };
+                        if !b.kind.can_send() {
+                            let _ = session.send(status::INVBNDSTS, packet.sequence, &reply(String::new())).await;
+                            continue;
+                        }
+                        if in_flight.load(Ordering::Acquire) >= shared.settings.window.max(1) as usize {
+                            let _ = session.send(status::MSGQFUL, packet.sequence, &reply(String::new())).await;
+                            continue;
+                        }
+                        if let Err(AppError::RateLimited(_)) = shared.app.admit(&b.principal) {
+                            let _ = session.send(status::THROTTLED, packet.sequence, &reply(String::new())).await;
+                            continue;
+                        }
+                        in_flight.fetch_add(1, Ordering::AcqRel);
+                        let (shared, session, principal, in_flight, parts) =
+                            (shared.clone(), session.clone(), b.principal.clone(), in_flight.clone(), parts.clone());
+                        tokio::spawn(async move {
+                            submit(&shared, &session, &principal, packet.sequence, sm, data_sm, &parts).await;
+                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    }
+                    (Some(_), Pdu::DeliverSm(_)) => {
+                        let _ = session.send_bytes(nack_for(packet.command_id, status::INVCMDID, packet.sequence)).await;
+                    }
+                    (Some(_), _) => {
+                        let _ = session.send_bytes(pdu::generic_nack(status::INVCMDID, packet.sequence)).await;
+                    }
+                }
+            }
+            sm = async { outbound.as_mut().expect("checked").recv().await }, if outbound.is_some() => {
+                let Some(sm) = sm else { outbound = None; continue };
+                let Ok(permit) = out_window.clone().acquire_owned().await else { break };
+                let (session, hub, account) = (session.clone(), shared.hub.clone(), bound.as_ref().map(|b| b.principal.account_id.clone()).unwrap_or_default());
+                tokio::spawn(async move {
+                    let answer = session.request(&Pdu::DeliverSm(sm.clone()), DELIVER_TIMEOUT).await;
+                    drop(permit);
+                    if !matches!(answer, Ok(Packet { status: status::OK, .. })) {
+                        // Not taken: it waits for this or another receiver of the account.
+                        hub.deliver(&account, sm);
+                    }
+                });
+            }
+            _ = sweep.tick() => expire_parts(&session, &parts).await,
+            _ = stop.changed() => if *stop.borrow() {
+                let _ = session.request(&Pdu::Unbind, Duration::from_secs(2)).await;
+                break;
+            },
+        }
+    }
+    if let Some(b) = &bound {
+        if let Some(rid) = b.receiver {
+            shared.hub.detach(&b.principal.account_id, rid);
+        }
+        // deliver_sm handed to this session but not sent go back to the account's queue.
+        if let Some(mut rx) = outbound.take() {
+            rx.close();
+            while let Ok(sm) = rx.try_recv() {
+                shared.hub.deliver(&b.principal.account_id, sm);
+            }
+        }
+    }
+    session.close();
+    drop(session);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// The response PDU for `command_id` with an error status, or `generic_nack`.
+fn nack_for(command_id: u32, code: u32, sequence: u32) -> bytes_of::Bytes {
+    let resp = match command_id {
+        id::SUBMIT_SM => Pdu::SubmitSmResp { message_id: String::new() },
+        id::DATA_SM => Pdu::DataSmResp { message_id: String::new() },
+        id::DELIVER_SM => Pdu::DeliverSmResp,
+        _ => return pdu::generic_nack(code, sequence),
+    };
+    pdu::encode(code, sequence, &resp).unwrap_or_else(|_| pdu::generic_nack(code, sequence))
+}
+
+mod bytes_of {
+    pub use tokio_util::bytes::Bytes;
+}
+
+/// One `submit_sm`/`data_sm`: whole messages go to `App::send` at once; parts of a
+/// concatenated one wait for the rest, and every part is answered with the message's id
+/// once the whole message is stored.
+async fn submit(
+    shared: &Shared,
+    session: &Session,
+    principal: &Principal,
+    sequence: u32,
+    sm: ShortMessage,
+    data_sm: bool,
+    parts: &Mutex<Parts>,
+) {
+    let reply =
+        |message_id: String| if data_sm { Pdu::DataSmResp { message_id } } else { Pdu::SubmitSmResp { message_id } };
+    let (sm, sequences) = match wire::incoming(&sm) {
+        Incoming::Whole(data) => (ShortMessage { short_message: data, message_payload: None, ..sm }, vec![sequence]),
+        Incoming::Part { concat, data } => match add_part(parts, &sm, concat, sequence, data) {
+            Some(whole) => whole,
+            None => return,
+        },
+    };
+    let (code, message_id) = send(shared, principal, &sm).await;
+    for seq in sequences {
+        let _ = session.send(code, seq, &reply(message_id.clone())).await;
+    }
+}
+
+/// Stores a part; returns the whole message and the sequence numbers of all its parts once
+/// the last one is in.
+fn add_part(
+    parts: &Mutex<Parts>,
+    sm: &ShortMessage,
+    concat: Concat,
+    sequence: u32,
+    data: Vec<u8>,
+) -> Option<(ShortMessage, Vec<u32>)> {
+    let key = PartKey {
+        from: sm.source.addr.clone(),
+        to: sm.dest.addr.clone(),
+        reference: concat.reference,
+        total: concat.total,
+    };
+    let mut parts = parts.lock().expect("poisoned");
+    if parts.groups.len() >= 1000 && !parts.groups.contains_key(&key) {
+        return None;
+    }
+    let group = parts.groups.entry(key.clone()).or_insert_with(|| (Instant::now(), vec![None; concat.total as usize]));
+    let slot = &mut group.1[(concat.seq - 1) as usize];
+    if slot.is_none() {
+        *slot = Some((sequence, sm.clone(), data));
+    }
+    if group.1.iter().any(Option::is_none) {
+        return None;
+    }
+    let (_, all) = parts.groups.remove(&key)?;
+    let mut text = Vec::new();
+    let mut sequences = Vec::new();
+    let mut first: Option<ShortMessage> = None;
+    for (seq, part, data) in all.into_iter().flatten() {
+        sequences.push(seq);
+        text.extend_from_slice(&data);
+        first.get_or_insert(part);
+    }
+    let whole = ShortMessage { short_message: text, message_payload: None, esm_class: 0, sar: None, ..first? };
+    Some((whole, sequences))
+}
+
+/// Answers the parts of messages that never completed.
+async fn expire_parts(session: &Session, parts: &Mutex<Parts>) {
+    let expired: Vec<u32> = {
+        let mut parts = parts.lock().expect("poisoned");
+        let old: Vec<PartKey> =
+            parts.groups.iter().filter(|(_, (t, _))| t.elapsed() > PARTS_TIMEOUT).map(|(k, _)| k.clone()).collect();
+        old.into_iter()
+            .filter_map(|k| parts.groups.remove(&k))
+            .flat_map(|(_, all)| all.into_iter().flatten().map(|(seq, _, _)| seq))
+            .collect()
+    };
+    for seq in expired {
+        let _ = session.send(status::SUBMITFAIL, seq, &Pdu::SubmitSmResp { message_id: String::new() }).await;
+    }
+}
+
+/// Sends through the same pipeline as the HTTP API; returns the status to answer and the
+/// message id.
+async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32, String) {
+    let to = if sm.dest.ton == wire::TON_INTERNATIONAL { wire::number(&sm.dest) } else { sm.dest.addr.clone() };
+    let from = match sm.source.ton {
+        wire::TON_INTERNATIONAL => wire::number(&sm.source),
+        _ => sm.source.addr.clone(),
+    };
+    let request = SendRequest {
+        to: vec![to],
+        from: (!from.is_empty()).then_some(from),
+        body: wire::decode_text(sm.data_coding, &sm.short_message),
+        send_at: None,
+        callback_url: None,
+        client_ref: None,
+        validity_secs: None,
+    };
+    match shared.app.send(principal, request, None).await {
+        Ok(SendResult::Sent(outcome)) => {
+            if let Some(m) = outcome.messages.first() {
+                if sm.registered_delivery & 0x03 != 0 {
+                    shared.hub.want_receipt(&m.id, &principal.account_id);
+                }
+                metrics::counter!("textbird_smpp_server_submits_total", "status" => "ok").increment(1);
+                return (status::OK, m.id.clone());
+            }
+            let code = match outcome.errors.first().map(|e| e.code) {
+                Some("opted_out") => status::OPTED_OUT,
+                Some("invalid_number" | "duplicate") => status::INVDSTADR,
+                _ => status::SUBMITFAIL,
+            };
+            (code, String::new())
+        }
+        Ok(SendResult::Replayed(_)) => (status::SUBMITFAIL, String::new()),
+        Err(AppError::Validation(fields)) => {
+            let code = match fields.first().map(|f| f.field.as_str()) {
+                Some(f) if f.starts_with("from") => status::INVSRCADR,
+                Some(f) if f.starts_with("to") => status::INVDSTADR,
+                Some("body") => status::INVMSGLEN,
+                _ => status::SUBMITFAIL,
+            };
+            (code, String::new())
+        }
+        Err(AppError::InsufficientBalance { .. }) => (status::NO_CREDIT, String::new()),
+        Err(AppError::RateLimited(_)) => (status::THROTTLED, String::new()),
+        Err(e) => {
+            tracing::error!(error = %e, "SMPP submission failed");
+            (status::SYSERR, String::new())
+        }
+    }
+}
