@@ -55,7 +55,7 @@ impl Default for HttpSettings {
 pub struct SmppServerSettings {
     /// Address the customer-facing SMPP server listens on.
     pub listen: String,
-    /// Outstanding requests a customer may have on one session before ESME_RMSGQFUL.
+    /// Outstanding requests a customer may have on one session before `ESME_RMSGQFUL`.
     pub window: u32,
     /// Failed binds per client IP address per minute before further binds are refused.
     pub max_failed_binds_per_minute: u32,

@@ -38,7 +38,7 @@ const EARLY_RECEIPT_WAIT: Duration = Duration::from_secs(30);
 /// Carrier ids remembered in memory per generation; older ones are looked up in the database.
 const RECENT_IDS: usize = 1_000_000;
 /// Parts of inbound messages wait this long for the rest.
-const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(60);
+const REASSEMBLY_TIMEOUT: Duration = Duration::from_mins(1);
 const REASSEMBLY_GROUPS: usize = 10_000;
 
 /// One SMPP carrier connection, as the dispatcher sees it.
@@ -316,10 +316,10 @@ async fn serve(ctx: &Arc<Ctx>, session: &Arc<Session>, mut reader: Reader, stop:
                 }
             }
             _ = tick.tick() => {
-                if let Some(p) = probe.take_if(|p| p.is_finished()) {
-                    if !p.await.unwrap_or(false) {
-                        return "enquire_link got no response".into();
-                    }
+                if let Some(p) = probe.take_if(|p| p.is_finished())
+                    && !p.await.unwrap_or(false)
+                {
+                    return "enquire_link got no response".into();
                 }
                 if probe.is_none() && last_heard.elapsed() >= idle {
                     let session = session.clone();
@@ -389,7 +389,7 @@ async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> bool {
         let report = Report {
             carrier_id: ids::normalize(&carrier_id),
             status: status_of(state),
-            error_code: err.filter(|e| e.trim_start_matches('0') != ""),
+            error_code: err.filter(|e| !e.trim_start_matches('0').is_empty()),
             detail: format!("stat:{}", state.stat()),
             received: Instant::now(),
         };

@@ -20,9 +20,12 @@ const WANTED_MAX: usize = 2_000_000;
 /// `deliver_sm`s buffered per bound session.
 pub(crate) const SESSION_BUFFER: usize = 1024;
 
+/// A bound receiver: its id and where its `deliver_sm`s go.
+type Receiver = (u64, mpsc::Sender<ShortMessage>);
+
 #[derive(Default)]
 pub struct Hub {
-    receivers: Mutex<HashMap<String, Vec<(u64, mpsc::Sender<ShortMessage>)>>>,
+    receivers: Mutex<HashMap<String, Vec<Receiver>>>,
     queued: Mutex<HashMap<String, VecDeque<ShortMessage>>>,
     /// message id → account, for messages submitted with `registered_delivery`.
     wanted: Mutex<(HashMap<String, String>, VecDeque<String>)>,

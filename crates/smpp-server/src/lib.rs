@@ -32,7 +32,7 @@ impl Shared {
         let limit = self.settings.max_failed_binds_per_minute;
         let map = self.failed_binds.lock().expect("poisoned");
         match map.get(&ip) {
-            Some((since, n)) if since.elapsed() < Duration::from_secs(60) => *n < limit,
+            Some((since, n)) if since.elapsed() < Duration::from_mins(1) => *n < limit,
             _ => true,
         }
     }
@@ -40,10 +40,10 @@ impl Shared {
     fn bind_failed(&self, ip: IpAddr) {
         let mut map = self.failed_binds.lock().expect("poisoned");
         if map.len() > 100_000 {
-            map.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
+            map.retain(|_, (since, _)| since.elapsed() < Duration::from_mins(1));
         }
         let entry = map.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= Duration::from_secs(60) {
+        if entry.0.elapsed() >= Duration::from_mins(1) {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;

@@ -27,7 +27,7 @@ const SYSTEM_ID: &str = "textbird";
 /// How long a `deliver_sm` waits for the customer's response.
 const DELIVER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Parts of a concatenated submission wait this long for the rest.
-const PARTS_TIMEOUT: Duration = Duration::from_secs(60);
+const PARTS_TIMEOUT: Duration = Duration::from_mins(1);
 
 struct Bound {
     principal: Principal,
@@ -38,8 +38,11 @@ struct Bound {
 /// Parts of long submissions of one session, with the sequence numbers waiting for an answer.
 #[derive(Default)]
 struct Parts {
-    groups: HashMap<PartKey, (Instant, Vec<Option<(u32, ShortMessage, Vec<u8>)>>)>,
+    groups: HashMap<PartKey, (Instant, Vec<Option<Part>>)>,
 }
+
+/// A part's sequence number, its PDU and its user data without the header.
+type Part = (u32, ShortMessage, Vec<u8>);
 
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
@@ -58,9 +61,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
             frame = tokio::time::timeout(idle, reader.next()) => {
                 let frame = match frame {
                     Err(_) => { tracing::info!(peer = %peer, "SMPP session idle; closing"); break }
-                    Ok(None) => break,
+                    Ok(None | Some(Err(FrameError::Io(_)))) => break,
                     Ok(Some(Ok(f))) => f,
-                    Ok(Some(Err(FrameError::Io(_)))) => break,
                     Ok(Some(Err(e))) => {
                         tracing::warn!(peer = %peer, error = %e, "unreadable PDU; closing");
                         let _ = session.send_bytes(pdu::generic_nack(status::INVCMDLEN, 0)).await;
@@ -85,8 +87,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                             let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
                             continue;
                         }
-                        match shared.app.login(&system_id, &password).await {
-                            Ok(principal) => {
+                        if let Ok(principal) = shared.app.login(&system_id, &password).await {
+                            {
                                 let receiver = if kind.can_receive() {
                                     let (rid, rx) = shared.hub.attach(&principal.account_id);
                                     outbound = Some(rx);
@@ -98,11 +100,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                                 bound = Some(Bound { principal, kind, receiver });
                                 let _ = session.send(status::OK, packet.sequence, &resp).await;
                             }
-                            Err(_) => {
-                                shared.bind_failed(peer.ip());
-                                tracing::warn!(peer = %peer, "SMPP bind refused: wrong credentials");
-                                let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
-                            }
+                        } else {
+                            shared.bind_failed(peer.ip());
+                            tracing::warn!(peer = %peer, "SMPP bind refused: wrong credentials");
+                            let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
                         }
                     }
                     (Some(_), Pdu::Bind { kind, .. }) => {

@@ -37,7 +37,7 @@ impl Frame {
 }
 
 /// Framing errors: after one of these the byte stream cannot be resynchronised, so the
-/// session answers `generic_nack` (ESME_RINVCMDLEN) and closes.
+/// session answers `generic_nack` (`ESME_RINVCMDLEN`) and closes.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error("command_length {0} is shorter than the 16-octet header")]

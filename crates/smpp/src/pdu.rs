@@ -110,11 +110,11 @@ pub struct ShortMessage {
 }
 
 impl ShortMessage {
-    /// esm_class bit 6: `short_message` starts with a user data header.
+    /// `esm_class` bit 6: `short_message` starts with a user data header.
     pub fn has_udh(&self) -> bool {
         self.esm_class & 0x40 != 0
     }
-    /// esm_class bits 2-5 = 0001: an SMSC delivery receipt.
+    /// `esm_class` bits 2-5 = 0001: an SMSC delivery receipt.
     pub fn is_receipt(&self) -> bool {
         self.esm_class & 0x3c == 0x04
     }
@@ -153,7 +153,7 @@ pub enum Pdu {
     UnbindResp,
     GenericNack,
     /// A valid command Textbird does not handle (answered with `generic_nack` or
-    /// ESME_RINVCMDID by the session).
+    /// `ESME_RINVCMDID` by the session).
     Unsupported,
 }
 
@@ -172,7 +172,7 @@ pub struct Packet {
 pub struct DecodeFailure {
     pub command_id: u32,
     pub sequence: u32,
-    /// The command_status to answer with.
+    /// The `command_status` to answer with.
     pub status: u32,
     pub detail: String,
 }
@@ -180,7 +180,7 @@ pub struct DecodeFailure {
 /// Longest C string accepted in a bind or a response.
 const LENIENT_CSTRING: usize = 65;
 
-/// Decodes a frame. Unknown command ids are an error (ESME_RINVCMDID); malformed bodies of
+/// Decodes a frame. Unknown command ids are an error (`ESME_RINVCMDID`); malformed bodies of
 /// known commands are an error with the status to answer.
 pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
     let fail = |status: u32, detail: String| DecodeFailure {
@@ -574,11 +574,15 @@ mod tests {
 
     #[test]
     fn esm_class_zero_is_encoded_as_zero() {
-        let bytes = encode(0, 1, &Pdu::SubmitSm(ShortMessage {
-            source: Address { addr: "A".into(), ..Address::default() },
-            dest: Address { addr: "1".into(), ..Address::default() },
-            ..ShortMessage::default()
-        }))
+        let bytes = encode(
+            0,
+            1,
+            &Pdu::SubmitSm(ShortMessage {
+                source: Address { addr: "A".into(), ..Address::default() },
+                dest: Address { addr: "1".into(), ..Address::default() },
+                ..ShortMessage::default()
+            }),
+        )
         .unwrap();
         // header 16, service_type 1, src ton/npi 2, "A\0" 2, dst ton/npi 2, "1\0" 2 -> esm_class.
         assert_eq!(bytes[16 + 1 + 2 + 2 + 2 + 2], 0);

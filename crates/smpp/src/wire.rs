@@ -9,7 +9,7 @@ use crate::udh;
 /// How a connector sends messages longer than one SMS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LongMessages {
-    /// A 6-octet user data header with an 8-bit reference in each part (esm_class UDHI).
+    /// A 6-octet user data header with an 8-bit reference in each part (`esm_class` UDHI).
     #[default]
     Udh,
     /// `sar_msg_ref_num` / `sar_total_segments` / `sar_segment_seqnum` TLVs on each part.
@@ -49,8 +49,8 @@ pub fn number(a: &Address) -> String {
     }
 }
 
-/// The octets of `text` in `encoding`: GSM 03.38 septets one per octet (data_coding 0) or
-/// UTF-16BE (data_coding 8).
+/// The octets of `text` in `encoding`: GSM 03.38 septets one per octet (`data_coding` 0) or
+/// UTF-16BE (`data_coding` 8).
 pub fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Gsm7 => encode_gsm7(text).unwrap_or_else(|| text.bytes().map(|b| b & 0x7f).collect()),
@@ -70,7 +70,7 @@ pub fn decode_text(data_coding: u8, bytes: &[u8]) -> String {
     }
 }
 
-/// What every submit_sm of one message shares.
+/// What every `submit_sm` of one message shares.
 #[derive(Debug, Clone)]
 pub struct Outgoing<'a> {
     pub from: &'a str,
@@ -132,14 +132,14 @@ pub enum Incoming {
 /// (UDH or SAR). A malformed UDH is treated as no UDH at all, keeping every octet.
 pub fn incoming(sm: &ShortMessage) -> Incoming {
     let data = sm.user_data();
-    if sm.has_udh() {
-        if let Ok((concat, offset)) = udh::parse(data) {
-            let body = data[offset.min(data.len())..].to_vec();
-            return match concat {
-                Some(concat) if concat.total > 1 => Incoming::Part { concat, data: body },
-                _ => Incoming::Whole(body),
-            };
-        }
+    if sm.has_udh()
+        && let Ok((concat, offset)) = udh::parse(data)
+    {
+        let body = data[offset.min(data.len())..].to_vec();
+        return match concat {
+            Some(concat) if concat.total > 1 => Incoming::Part { concat, data: body },
+            _ => Incoming::Whole(body),
+        };
     }
     if let Some((reference, total, seq)) = sm.sar.filter(|(_, t, s)| *t > 1 && *s >= 1 && s <= t) {
         return Incoming::Part { concat: udh::Concat { reference, total, seq }, data: data.to_vec() };
