@@ -8,7 +8,7 @@ use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "message.queued",
     "message.scheduled",
     "message.submitted",
@@ -18,6 +18,8 @@ pub const EVENT_TYPES: [&str; 11] = [
     "message.rejected",
     "message.failed",
     "message.canceled",
+    "message.deleted",
+    "message.unknown",
     "message.received",
     "*",
 ];
