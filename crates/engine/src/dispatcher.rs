@@ -29,6 +29,8 @@ const ALL_DOWN_RETRY_MS: i64 = 5_000;
 const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 /// SMPP statuses that mean "slow down" rather than "failed".
 const THROTTLE_CODES: [&str; 2] = ["0x00000058", "0x00000014"];
+/// Temporary outcomes after which the carrier may or may not have the message.
+const UNKNOWN_FATE_CODES: [&str; 2] = ["response_timeout", "link_lost"];
 
 pub(crate) struct Dispatcher {
     store: Store,
@@ -284,6 +286,8 @@ fn temporary(item: &DispatchItem, code: String, detail: String, now: i64, max_at
     let jitter = rand::rng().random_range(0.8..1.2);
     let mut c = StatusChange::new(&item.id, Status::Queued, now);
     c.retry_at = Some(now + (base_ms as f64 * jitter) as i64);
+    // The carrier may have taken it before the link or the answer was lost.
+    c.possible_duplicate = UNKNOWN_FATE_CODES.contains(&code.as_str());
     c.error_code = Some(code);
     c.detail = Some(detail);
     c

@@ -185,6 +185,9 @@ pub struct StatusChange {
     /// states that mean the carrier never took the message; a carrier's own report of
     /// expiry after submission is not refunded.
     pub refund: bool,
+    /// A retry of a submission whose fate is unknown (the link dropped or no response came):
+    /// the carrier may have it already.
+    pub possible_duplicate: bool,
 }
 
 impl StatusChange {
@@ -199,6 +202,7 @@ impl StatusChange {
             detail: None,
             retry_at: None,
             refund: status.refunds(),
+            possible_duplicate: false,
         }
     }
 }

@@ -104,14 +104,16 @@ pub(super) async fn apply_status(
         for chunk in retries.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "UPDATE messages SET next_attempt_at = v.column2, error_code = v.column3, error_detail = v.column4, \
-                 updated_at = v.column5, lease_owner = NULL, lease_until = NULL FROM (",
+                 updated_at = v.column5, lease_owner = NULL, lease_until = NULL, \
+                 possible_duplicate = possible_duplicate OR v.column6 FROM (",
             );
             qb.push_values(chunk, |mut b, ch| {
                 b.push_bind(&ch.message_id)
                     .push_bind(ch.retry_at)
                     .push_bind(&ch.error_code)
                     .push_bind(&ch.detail)
-                    .push_bind(ch.at);
+                    .push_bind(ch.at)
+                    .push_bind(ch.possible_duplicate);
             });
             qb.push(") AS v WHERE messages.id = v.column1 AND messages.status = 'queued' RETURNING messages.id");
             let ids: Vec<String> = qb.build().fetch_all(&mut *c).await?.iter().map(|r| r.get(0)).collect();
