@@ -11,7 +11,12 @@ use crate::{App, AppError};
 /// Prefix that makes a Textbird API key recognisable (in logs, secret scanners).
 pub(crate) const API_KEY_PREFIX: &str = "tbk_";
 const CLIENT_ID_PREFIX: &str = "tbc_";
-const PASSWORD_LEN: usize = 24;
+/// SMPP 3.4 caps `password` at 8 octets and strict clients cut longer ones, so the account
+/// password (used for SMPP binds and username/password APIs) has 8 random alphanumerics:
+/// 47 bits, stored as Argon2id, with failed SMPP binds limited per IP address.
+const PASSWORD_LEN: usize = 8;
+/// SMPP 3.4 caps `system_id` at 15 octets: usernames fit (8 + `-` + 6).
+const USERNAME_SLUG_LEN: usize = 8;
 const TOKEN_LEN: usize = 40;
 
 #[derive(Debug, Clone)]
@@ -150,7 +155,7 @@ fn slug(name: &str) -> String {
                 None
             }
         })
-        .take(20)
+        .take(USERNAME_SLUG_LEN)
         .collect();
     let s = s.trim_matches('-').to_owned();
     if s.is_empty() { "account".into() } else { s }

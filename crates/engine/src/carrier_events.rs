@@ -12,7 +12,8 @@ use crate::status_sink::StatusSink;
 /// An event from a connector.
 #[derive(Debug, Clone)]
 pub enum CarrierEvent {
-    /// A delivery report. `message_id` is set when the connector knows Textbird's id.
+    /// A delivery report. `message_id` is set when the connector knows Textbird's id;
+    /// an empty `carrier_id` keeps the one recorded at submission.
     Report {
         connector: String,
         message_id: Option<String>,
@@ -40,7 +41,7 @@ pub(crate) async fn run(
                     continue;
                 };
                 let mut c = StatusChange::new(id, status, now_millis());
-                c.carrier_id = Some(carrier_id);
+                c.carrier_id = (!carrier_id.is_empty()).then_some(carrier_id);
                 c.error_code = error_code;
                 c.detail = detail;
                 // The carrier took the message: its own verdict is not refunded.

@@ -230,10 +230,11 @@ async fn supervise(ctx: Arc<Ctx>, link: Arc<Link>, kind: BindKind, mut stop: wat
     }
 }
 
-/// 1 s, 2 s, 4 s ... capped at `max`, each ±20 % so many connectors do not retry in step.
+/// 1 s, 2 s, 4 s ... capped at `max`, each up to 25 % longer so many connectors do not
+/// retry in step (never shorter: the first retry waits at least a second).
 fn backoff(failures: u32, max: Duration) -> Duration {
     let base = Duration::from_secs(1u64 << failures.saturating_sub(1).min(16)).min(max);
-    base.mul_f64(rand::rng().random_range(0.8..1.2)).min(max).max(Duration::from_millis(500))
+    base.mul_f64(rand::rng().random_range(1.0..1.25)).min(max.max(Duration::from_secs(1)))
 }
 
 type Reader = FramedRead<tokio::net::tcp::OwnedReadHalf, FrameCodec>;
@@ -567,10 +568,11 @@ impl Correlator {
     }
 
     fn emit(&self, message_id: String, r: Report) {
+        // The id stays as the carrier gave it at submission; the receipt may spell it otherwise.
         let event = CarrierEvent::Report {
             connector: self.connector.clone(),
             message_id: Some(message_id),
-            carrier_id: r.carrier_id,
+            carrier_id: String::new(),
             status: r.status,
             error_code: r.error_code,
             detail: Some(r.detail),

@@ -321,10 +321,11 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
         }
         Ok(SendResult::Replayed(_)) => (status::SUBMITFAIL, String::new()),
         Err(AppError::Validation(fields)) => {
-            let code = match fields.first().map(|f| f.field.as_str()) {
-                Some(f) if f.starts_with("from") => status::INVSRCADR,
-                Some(f) if f.starts_with("to") => status::INVDSTADR,
-                Some("body") => status::INVMSGLEN,
+            let code = match fields.first().map(|f| (f.field.as_str(), f.message.as_str())) {
+                Some((f, _)) if f.starts_with("from") => status::INVSRCADR,
+                Some((f, m)) if f.starts_with("to") && m.starts_with("opted_out") => status::OPTED_OUT,
+                Some((f, _)) if f.starts_with("to") => status::INVDSTADR,
+                Some(("body", _)) => status::INVMSGLEN,
                 _ => status::SUBMITFAIL,
             };
             (code, String::new())
