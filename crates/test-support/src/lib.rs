@@ -1,11 +1,14 @@
 //! Test peers for end-to-end suites: a real `textbird serve` process on an ephemeral port
 //! with its own temporary database, the command-line interface against it, and a webhook
-//! receiver that records (and can refuse) what it is sent. Nothing here is mocked: the
+//! receiver that records (and can refuse) what it is sent, and SMPP peers built with other
+//! people's SMPP software (an SMSC and ESMEs, see `peers`). Nothing here is mocked: the
 //! server under test is the release binary's code, storage is a real `SQLite` file.
 
+mod peers;
 mod server;
 mod webhook_sink;
 
+pub use peers::Peer;
 pub use server::{Account, Reply, Server};
 pub use webhook_sink::{Received, WebhookSink};
 

@@ -8,6 +8,9 @@ use serde_json::Value;
 /// A running `textbird serve` with a fresh data directory, killed when dropped.
 pub struct Server {
     pub base: String,
+    /// `host:port` of the customer-facing SMPP server, from its `SMPP listening on` line
+    /// (empty when the server printed none).
+    pub smpp: String,
     pub admin: Account,
     bin: PathBuf,
     dir: tempfile::TempDir,
@@ -38,6 +41,7 @@ impl Server {
         std::fs::write(dir.path().join("textbird.toml"), base_config).expect("write config");
         let mut s = Server {
             base: String::new(),
+            smpp: String::new(),
             admin: Account { id: String::new(), api_key: String::new(), json: Value::Null },
             bin: PathBuf::from(bin),
             dir,
@@ -91,11 +95,15 @@ impl Server {
         });
         let deadline = Instant::now() + START_TIMEOUT;
         let mut admin = None;
+        self.smpp.clear();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("textbird did not start; log: {}", self.log()));
             if line.starts_with('{') && admin.is_none() {
                 admin = Some(parse_account(&line));
+            }
+            if let Some(addr) = line.strip_prefix("SMPP listening on ") {
+                addr.trim().clone_into(&mut self.smpp);
             }
             if let Some(url) = line.strip_prefix("Listening on ") {
                 url.trim().clone_into(&mut self.base);

@@ -1,0 +1,253 @@
+//! Textbird's SMPP server (customers bind to it) against ESMEs built with someone else's SMPP
+//! software (npm `smpp`: `tests/peers/esme.js`; Python `smpplib`: `tests/peers/esme.py`):
+//! binds with the account's username and password, submissions that are the same messages
+//! as over HTTP, delivery receipts and inbound messages on the customer's bind only, refusals
+//! with the right status and no charge, and malformed PDUs that never hurt the server
+//! (RELIABILITY.md, SMPP, server side).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use textbird_test_support::{Account, Peer, Server, eventually};
+
+const BIN: &str = env!("CARGO_BIN_EXE_textbird");
+const OURS: &str = "+31687654321";
+
+fn start() -> (Server, Account) {
+    let server = Server::start(BIN, "");
+    assert!(!server.smpp.is_empty(), "textbird printed no `SMPP listening on` line; log: {}", server.log());
+    let acme = server.create_account("Acme", "10", "NL");
+    (server, acme)
+}
+
+fn credentials(account: &Account) -> (String, String) {
+    let user = account.json["username"].as_str().expect("username").to_owned();
+    let password = account.json["password"].as_str().expect("password").to_owned();
+    (user, password)
+}
+
+/// `esme.js` bound (by itself) with the account's credentials, plus `args`.
+async fn bound_esme(server: &Server, account: &Account, args: &[&str]) -> Peer {
+    let (user, password) = credentials(account);
+    let mut all = vec!["--system-id", user.as_str(), "--password", password.as_str()];
+    all.extend_from_slice(args);
+    let esme = Peer::esme_js(&server.smpp, &all);
+    let resp = esme.wait_event(15, "bind_resp").await;
+    assert_eq!(resp["command_status"], 0, "bind refused: {resp}");
+    esme
+}
+
+fn status(e: &Value) -> u64 {
+    e["command_status"].as_u64().unwrap_or_else(|| panic!("no command_status in {e}"))
+}
+
+async fn submit_resp(esme: &Peer, tag: &str) -> Value {
+    esme.wait_for(15, |e| e["event"] == "submit_sm_resp" && e["tag"] == tag).await
+}
+
+async fn healthy(server: &Server) {
+    let r = server.raw("GET", "/healthz", &[], Vec::new()).await;
+    assert_eq!(r.status().as_u16(), 200, "healthz");
+}
+
+#[tokio::test]
+async fn binds_with_the_accounts_username_and_password_only() {
+    let (server, acme) = start();
+    let (user, password) = credentials(&acme);
+    for bind in ["transceiver", "transmitter", "receiver"] {
+        let esme = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", &password, "--bind", bind]);
+        let resp = esme.wait_event(15, "bind_resp").await;
+        assert_eq!(status(&resp), 0, "{bind}: {resp}");
+    }
+    let wrong = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", "not-the-password"]);
+    let resp = wrong.wait_event(15, "bind_resp").await;
+    assert_eq!(status(&resp), 0x0D, "ESME_RBINDFAIL: {resp}");
+    let nobody = Peer::esme_js(&server.smpp, &["--system-id", "nobody", "--password", &password]);
+    let resp = nobody.wait_event(15, "bind_resp").await;
+    assert_eq!(status(&resp), 0x0D, "an unknown user is refused the same way: {resp}");
+
+    let py = Peer::esme_py(&server.smpp, &["--system-id", &user, "--password", &password]);
+    assert_eq!(status(&py.wait_event(15, "bind_resp").await), 0);
+    let py = Peer::esme_py(&server.smpp, &["--system-id", &user, "--password", "wrong"]);
+    assert_eq!(status(&py.wait_event(15, "bind_resp").await), 0x0D);
+}
+
+#[tokio::test]
+async fn a_submission_is_a_message_like_any_other_with_a_receipt_on_the_customers_bind() {
+    let (server, acme) = start();
+    let other = server.create_account("Other", "10", "NL");
+    let bystander = bound_esme(&server, &other, &[]).await;
+    let esme = bound_esme(&server, &acme, &[]).await;
+    let before = server.balance(&acme.api_key).await;
+    esme.send(&json!({"cmd": "submit", "tag": "gsm", "to": "+31612345678", "from": "Acme",
+        "text": "Hello over SMPP", "registered_delivery": 1}));
+    esme.send(&json!({"cmd": "submit", "tag": "ucs2", "to": "+31612345679", "from": "Acme",
+        "text": "Привет", "data_coding": 8}));
+
+    let resp = submit_resp(&esme, "gsm").await;
+    assert_eq!(status(&resp), 0, "{resp}");
+    let id = resp["message_id"].as_str().expect("message_id").to_owned();
+    let (code, m) = server.get(&acme.api_key, &format!("/v1/messages/{id}")).await;
+    assert_eq!(code, 200, "the submit_sm_resp id is the message id: {m}");
+    assert_eq!(
+        (m["to"].as_str(), m["from"].as_str(), m["body"].as_str()),
+        (Some("+31612345678"), Some("Acme"), Some("Hello over SMPP"))
+    );
+
+    let ucs2 = submit_resp(&esme, "ucs2").await;
+    assert_eq!(status(&ucs2), 0, "{ucs2}");
+    let all = server.all_messages(&acme.api_key, "").await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let m2 = all.iter().find(|m| m["id"] == ucs2["message_id"]).expect("the UCS-2 message is listed");
+    assert_eq!(m2["body"], "Привет", "UCS-2 decoded: {m2}");
+
+    let receipt = esme.wait_for(20, |e| e["event"] == "deliver_sm" && e["esm_class"] == 4).await;
+    assert_eq!(receipt["receipted_message_id"], id.as_str(), "{receipt}");
+    let text = receipt["short_message"].as_str().unwrap_or_default();
+    assert!(text.contains("stat:DELIVRD"), "{receipt}");
+    assert!(text.contains(&format!("id:{id}")), "{receipt}");
+    assert_eq!(receipt["destination_addr"], "Acme", "a receipt goes back to the sender: {receipt}");
+    eventually(10, "delivered over the API too", || async {
+        let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{id}")).await;
+        (m["status"] == "delivered").then_some(())
+    })
+    .await;
+    assert_ne!(server.balance(&acme.api_key).await, before, "SMPP sends are charged like any other");
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let receipts = esme.events_named("deliver_sm");
+    assert_eq!(receipts.len(), 1, "one receipt (only the first asked for one): {receipts:?}");
+    assert!(bystander.events_named("deliver_sm").is_empty(), "another account's bind sees nothing");
+}
+
+#[tokio::test]
+async fn smpplib_submits_a_message_and_a_long_one_and_gets_its_receipt() {
+    let (server, acme) = start();
+    let (user, password) = credentials(&acme);
+    let esme = Peer::esme_py(&server.smpp, &["--system-id", &user, "--password", &password]);
+    assert_eq!(status(&esme.wait_event(15, "bind_resp").await), 0);
+    esme.send(&json!({"cmd": "submit", "tag": "short", "to": "+31612345678", "from": "Acme",
+        "text": "Hello from smpplib", "registered_delivery": 1}));
+    let resp = esme.wait_for(15, |e| e["event"] == "submit_sm_resp" && e["tag"] == "short").await;
+    assert_eq!(status(&resp), 0, "{resp}");
+    let id = resp["message_id"].as_str().expect("message_id").to_owned();
+    let receipt = esme.wait_for(20, |e| e["event"] == "deliver_sm" && e["esm_class"] == 4).await;
+    assert_eq!(receipt["receipted_message_id"], id.as_str(), "{receipt}");
+
+    let long = "smpplib splits this text by itself. ".repeat(11);
+    esme.send(&json!({"cmd": "submit_long", "tag": "long", "to": "+31612345679", "from": "Acme", "text": long}));
+    let parts = esme.wait_count(15, 3, |e| e["event"] == "submit_sm_resp" && e["tag"] == "long").await;
+    for p in &parts {
+        assert_eq!(status(p), 0, "every UDH part accepted: {p}");
+        assert!(!p["message_id"].as_str().unwrap_or_default().is_empty(), "every part gets a message id: {p}");
+    }
+    let all = server.all_messages(&acme.api_key, "").await;
+    assert!(all.iter().any(|m| m["to"] == "+31612345679"), "the long message is listed: {all:?}");
+}
+
+#[tokio::test]
+async fn invalid_and_opted_out_destinations_are_refused_with_their_status_and_not_charged() {
+    let (server, acme) = start();
+    let (status_code, o) = server.post(&acme.api_key, "/v1/opt-outs", &json!({"phone": "+31612345670"})).await;
+    assert_eq!(status_code, 201, "{o}");
+    let esme = bound_esme(&server, &acme, &[]).await;
+    let before = server.balance(&acme.api_key).await;
+    esme.send(&json!({"cmd": "submit", "tag": "invalid", "to": "abc", "text": "hi"}));
+    esme.send(&json!({"cmd": "submit", "tag": "opted-out", "to": "+31612345670", "text": "hi"}));
+    esme.send(&json!({"cmd": "submit", "tag": "ok", "to": "+31612345671", "text": "hi"}));
+    assert_eq!(status(&submit_resp(&esme, "invalid").await), 0x0B, "ESME_RINVDSTADR");
+    assert_eq!(status(&submit_resp(&esme, "opted-out").await), 0x401, "Textbird's destination opted out");
+    assert_eq!(status(&submit_resp(&esme, "ok").await), 0, "the session goes on");
+    let all = server.all_messages(&acme.api_key, "").await;
+    let charged: Vec<&Value> = all.iter().filter(|m| m["to"] != "+31612345671").collect();
+    assert!(charged.iter().all(|m| m["price"] == "0.0000"), "nothing charged for refusals: {charged:?}");
+    let price: f64 =
+        all.iter().find(|m| m["to"] == "+31612345671").unwrap()["price"].as_str().unwrap().parse().unwrap();
+    let expected = format!("{:.4}", before.parse::<f64>().unwrap() - price);
+    assert_eq!(server.balance(&acme.api_key).await, expected, "only the accepted message is charged");
+}
+
+#[tokio::test]
+async fn an_inbound_message_reaches_the_owners_bind_only() {
+    let (server, acme) = start();
+    let (code, n) = server.post(&acme.api_key, "/v1/numbers", &json!({"number": OURS})).await;
+    assert_eq!(code, 201, "{n}");
+    let other = server.create_account("Other", "10", "NL");
+    let bystander = bound_esme(&server, &other, &[]).await;
+    let esme = bound_esme(&server, &acme, &[]).await;
+    let r = server
+        .request(
+            "POST",
+            &acme.api_key,
+            "/v1/simulator/inbound",
+            Some(&json!({"from": "+46701234567", "to": OURS, "body": "hello"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let mo = esme.wait_for(20, |e| e["event"] == "deliver_sm").await;
+    assert_eq!(mo["esm_class"], 0, "a message, not a receipt: {mo}");
+    assert_eq!(mo["short_message"], "hello", "{mo}");
+    assert_eq!(mo["source_addr"].as_str().unwrap_or_default().trim_start_matches('+'), "46701234567", "{mo}");
+    assert_eq!(mo["destination_addr"].as_str().unwrap_or_default().trim_start_matches('+'), "31687654321", "{mo}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(bystander.events_named("deliver_sm").is_empty(), "another account's bind sees nothing");
+}
+
+#[tokio::test]
+async fn an_unknown_command_gets_generic_nack_and_the_session_goes_on() {
+    let (server, acme) = start();
+    let esme = bound_esme(&server, &acme, &[]).await;
+    esme.send(&json!({"cmd": "raw", "hex": "00000010 00000999 00000000 00000042"}));
+    let nack = esme.wait_event(15, "generic_nack").await;
+    assert_eq!((status(&nack), nack["seq"].as_u64()), (3, Some(0x42)), "ESME_RINVCMDID for our sequence: {nack}");
+    esme.send(&json!({"cmd": "enquire_link"}));
+    let resp = esme.wait_event(15, "enquire_link_resp").await;
+    assert_eq!(status(&resp), 0, "{resp}");
+    assert!(esme.events_named("close").is_empty(), "still connected");
+}
+
+#[tokio::test]
+async fn an_absurd_command_length_closes_the_connection_and_hurts_nothing_else() {
+    let (server, acme) = start();
+    let esme = bound_esme(&server, &acme, &[]).await;
+    let survivor = bound_esme(&server, &acme, &[]).await;
+    esme.send(&json!({"cmd": "raw", "hex": "7fffffff 00000004 00000000 00000043"}));
+    esme.wait_event(15, "close").await;
+    if let Some(nack) = esme.events_named("generic_nack").first() {
+        assert_eq!(status(nack), 0x02, "ESME_RINVCMDLEN if anything: {nack}");
+    }
+    healthy(&server).await;
+    survivor.send(&json!({"cmd": "enquire_link"}));
+    assert_eq!(status(&survivor.wait_event(15, "enquire_link_resp").await), 0, "other sessions are untouched");
+    let fresh = bound_esme(&server, &acme, &[]).await;
+    fresh.send(&json!({"cmd": "submit", "tag": "after", "to": "+31612345678", "text": "still here"}));
+    assert_eq!(status(&submit_resp(&fresh, "after").await), 0);
+}
+
+#[tokio::test]
+async fn a_submission_before_bind_and_a_second_bind_are_refused() {
+    let (server, acme) = start();
+    let (user, password) = credentials(&acme);
+    let esme = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", &password, "--no-bind"]);
+    esme.wait_event(15, "connect").await;
+    esme.send(&json!({"cmd": "submit", "tag": "early", "to": "+31612345678", "text": "too early"}));
+    assert_eq!(status(&submit_resp(&esme, "early").await), 0x04, "ESME_RINVBNDSTS");
+    esme.send(&json!({"cmd": "bind"}));
+    let first = esme.wait_event(15, "bind_resp").await;
+    assert_eq!(status(&first), 0, "{first}");
+    esme.send(&json!({"cmd": "bind"}));
+    let binds = esme.wait_count(15, 2, |e| e["event"] == "bind_resp").await;
+    assert_eq!(status(&binds[1]), 0x05, "ESME_RALYBND: {binds:?}");
+    assert!(server.all_messages(&acme.api_key, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn unbind_is_answered_and_the_connection_closes() {
+    let (server, acme) = start();
+    let esme = bound_esme(&server, &acme, &[]).await;
+    esme.send(&json!({"cmd": "unbind"}));
+    assert_eq!(status(&esme.wait_event(15, "unbind_resp").await), 0);
+    esme.wait_event(15, "close").await;
+    healthy(&server).await;
+}
