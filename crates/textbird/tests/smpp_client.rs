@@ -461,3 +461,39 @@ async fn a_destination_without_a_route_fails_with_no_route() {
     assert_eq!(error_code(&m), Some("no_route"), "{m}");
     assert!(smsc.events_named("submit").is_empty());
 }
+
+/// Routing: the longest prefix wins, and among a prefix's routes a connector that is down
+/// (here: nothing listens where it points) is skipped for the next priority.
+#[tokio::test]
+async fn routes_pick_the_longest_prefix_and_fall_over_to_the_next_priority_when_a_carrier_is_down() {
+    let primary = Peer::smsc(&[]);
+    let backup = Peer::smsc(&[]);
+    let dead_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().expect("addr").port()
+    };
+    let connector = |name: &str, port: u16| {
+        format!(
+            "[[connectors]]\nname = \"{name}\"\nkind = \"smpp\"\nhost = \"127.0.0.1\"\nport = {port}\nsystem_id = \"textbird\"\npassword = \"secret\"\n"
+        )
+    };
+    let config = format!(
+        "{}{}{}\
+         [[routes]]\nprefix = \"\"\nconnector = \"primary\"\n\
+         [[routes]]\nprefix = \"316\"\nconnector = \"dead\"\npriority = 0\n\
+         [[routes]]\nprefix = \"316\"\nconnector = \"backup\"\npriority = 1\n",
+        connector("primary", primary.port),
+        connector("dead", dead_port),
+        connector("backup", backup.port),
+    );
+    let server = Server::start(BIN, &config);
+    let acme = server.create_account("Acme", "10", "NL");
+    let mobile = send(&server, &acme.api_key, "+31612345678", "Acme", "to a mobile").await;
+    let landline = send(&server, &acme.api_key, "+31201234567", "Acme", "to a landline").await;
+    let m = wait_status(&server, &acme.api_key, &mobile, &["delivered"], 30).await;
+    assert_eq!(m["connector"], "backup", "{m}");
+    let l = wait_status(&server, &acme.api_key, &landline, &["delivered"], 30).await;
+    assert_eq!(l["connector"], "primary", "{l}");
+    assert_eq!(backup.events_named("submit").len(), 1);
+    assert_eq!(primary.events_named("submit").len(), 1);
+}
