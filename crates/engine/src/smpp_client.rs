@@ -147,6 +147,12 @@ impl Connector for SmppConnector {
             registered_delivery: self.ctx.settings.registered_delivery,
             reference: self.next_ref.fetch_add(1, Ordering::Relaxed),
         };
+        if self.ctx.long != LongMessages::Payload && textbird_sms::analyze(&item.body).parts > 255 {
+            return SubmitOutcome::Permanent {
+                code: "too_long".into(),
+                detail: "more than 255 parts cannot be concatenated; use split = \"payload\"".into(),
+            };
+        }
         let timeout = Duration::from_secs(self.ctx.settings.response_timeout_secs.max(1));
         let mut carrier_ids = Vec::new();
         for sm in wire::submits(&outgoing, self.ctx.long) {

@@ -237,6 +237,8 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
         }
         // Other SMPP commands (query_sm, cancel_sm, replace_sm, submit_multi, ...).
         0x0000_0003 | 0x0000_0007 | 0x0000_0008 | 0x0000_000B | 0x0000_0021 | 0x0000_0102 => Pdu::Unsupported,
+        // A response Textbird never asks for (query_sm_resp, ...): nothing waits for it.
+        c if c & id::RESPONSE != 0 => Pdu::Unsupported,
         other => return Err(fail(status::INVCMDID, format!("unknown command id 0x{other:08X}"))),
     };
     Ok(Packet { command_id: frame.command_id, status: frame.status, sequence: frame.sequence, pdu })
@@ -447,10 +449,19 @@ impl<const MIN: usize, const MAX: usize> FromStrChecked for COctetString<MIN, MA
     }
 }
 
+/// A TLV's length is 16 bits: a longer `message_payload` cannot be sent.
+const MAX_PAYLOAD: usize = u16::MAX as usize;
+
 macro_rules! submission_tlvs {
     ($tlv:ident, $sm:ident) => {{
         let mut tlvs = Vec::new();
         if let Some(payload) = &$sm.message_payload {
+            if payload.len() > MAX_PAYLOAD {
+                return Err(EncodeFailure {
+                    field: "message_payload",
+                    detail: format!("{} octets; at most {MAX_PAYLOAD} fit", payload.len()),
+                });
+            }
             tlvs.push($tlv::MessagePayload(MessagePayload::new(AnyOctetString::from_slice(payload))));
         }
         if let Some((r, total, seq)) = $sm.sar {
@@ -611,6 +622,23 @@ mod tests {
             system_type: String::new(),
         };
         assert_eq!(round_trip(0, &bind).pdu, bind);
+    }
+
+    #[test]
+    fn oversize_payload_is_refused_not_mangled() {
+        let sm = ShortMessage {
+            source: Address { addr: "A".into(), ..Address::default() },
+            dest: Address { addr: "1".into(), ..Address::default() },
+            message_payload: Some(vec![0x41; 65_536]),
+            ..ShortMessage::default()
+        };
+        assert_eq!(encode(0, 1, &Pdu::SubmitSm(sm)).unwrap_err().field, "message_payload");
+    }
+
+    #[test]
+    fn unexpected_responses_are_not_errors() {
+        let frame = Frame { command_id: 0x8000_0003, status: 0, sequence: 5, body: Bytes::new() };
+        assert_eq!(decode(&frame).unwrap().pdu, Pdu::Unsupported);
     }
 
     #[test]
