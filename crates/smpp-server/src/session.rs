@@ -151,9 +151,14 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                     }
                 }
             }
-            sm = async { outbound.as_mut().expect("checked").recv().await }, if outbound.is_some() => {
+            // A window slot first, then the next deliver_sm: waiting for a slot must not stop
+            // the loop from reading the responses that free one.
+            (permit, sm) = async {
+                let permit = out_window.clone().acquire_owned().await;
+                (permit, outbound.as_mut().expect("checked").recv().await)
+            }, if outbound.is_some() => {
                 let Some(sm) = sm else { outbound = None; continue };
-                let Ok(permit) = out_window.clone().acquire_owned().await else { break };
+                let Ok(permit) = permit else { break };
                 let (session, hub, account) = (session.clone(), shared.hub.clone(), bound.as_ref().map(|b| b.principal.account_id.clone()).unwrap_or_default());
                 tokio::spawn(async move {
                     let answer = session.request(&Pdu::DeliverSm(sm.clone()), DELIVER_TIMEOUT).await;
