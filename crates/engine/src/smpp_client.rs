@@ -260,6 +260,7 @@ async fn connect(s: &ConnectorSettings, kind: BindKind) -> Result<(Arc<Session>,
         system_id: s.system_id.clone(),
         password: s.password.expose().to_owned(),
         system_type: s.system_type.clone(),
+        address_range: s.address_range.clone(),
     };
     let sequence = session.next_sequence();
     let bytes = pdu::encode(status::OK, sequence, &bind).map_err(|e| e.to_string())?;

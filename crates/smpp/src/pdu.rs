@@ -132,6 +132,7 @@ pub enum Pdu {
         system_id: String,
         password: String,
         system_type: String,
+        address_range: String,
     },
     BindResp {
         kind: BindKind,
@@ -203,7 +204,10 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
             let Some((system_id, password, system_type)) = parsed else {
                 return Err(fail(status::INVMSGLEN, "malformed bind".into()));
             };
-            Pdu::Bind { kind, system_id, password, system_type }
+            // interface_version, addr_ton and addr_npi, then address_range (missing: empty).
+            r.skip(3);
+            let address_range = r.cstring().unwrap_or_default();
+            Pdu::Bind { kind, system_id, password, system_type, address_range }
         }
         c if c & id::RESPONSE != 0 && matches!(c & !id::RESPONSE, 1 | 2 | 9) => {
             let system_id = Reader::new(body).cstring().unwrap_or_default();
@@ -271,6 +275,9 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Self {
         Self { bytes }
+    }
+    fn skip(&mut self, n: usize) {
+        self.bytes = &self.bytes[n.min(self.bytes.len())..];
     }
     fn cstring(&mut self) -> Option<String> {
         let end = self.bytes.iter().take(LENIENT_CSTRING).position(|b| *b == 0)?;
@@ -383,14 +390,16 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
         simple(command_id, &body)
     };
     Ok(match pdu {
-        Pdu::Bind { kind, system_id, password, system_type } => {
+        Pdu::Bind { kind, system_id, password, system_type, address_range } => {
             let mut body = Vec::new();
             for s in [system_id, password, system_type] {
                 body.extend_from_slice(s.as_bytes());
                 body.push(0);
             }
-            // interface_version 3.4, addr_ton, addr_npi, address_range.
-            body.extend_from_slice(&[0x34, 0, 0, 0]);
+            // interface_version 3.4, addr_ton, addr_npi, then address_range.
+            body.extend_from_slice(&[0x34, 0, 0]);
+            body.extend_from_slice(address_range.as_bytes());
+            body.push(0);
             simple(kind.command_id(), &body)
         }
         Pdu::BindResp { kind, system_id } => with_cstring(kind.command_id() | id::RESPONSE, system_id),
@@ -620,6 +629,7 @@ mod tests {
             system_id: "acme-abcdef-long-name".into(),
             password: "x".repeat(24),
             system_type: String::new(),
+            address_range: "^316".into(),
         };
         assert_eq!(round_trip(0, &bind).pdu, bind);
     }
