@@ -6,12 +6,14 @@
 //! passwords are longer), so binds are read leniently up to 64 octets per field. The small
 //! fixed responses are written by hand too; they are a header and at most one C string.
 
-use bytes::{BufMut, Bytes, BytesMut};
-use rusmpp::types::{AnyOctetString, COctetString, EmptyOrFullCOctetString, OctetString};
-use rusmpp::values::{DataCoding, EsmClass, MessagePayload, MessageState, Npi, RegisteredDelivery, Ton};
-use rusmpp::{Command, CommandStatus};
+mod messages;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
 
 use crate::frame::{Frame, HEADER_LEN};
+use messages::{from_data, from_deliver, from_submit, rusmpp_decode, rusmpp_encode, to_data, to_deliver, to_submit};
 
 /// Command ids (SMPP 3.4 section 5.1.2.1).
 pub mod id {
@@ -256,17 +258,6 @@ fn bind_kind(command_id: u32) -> BindKind {
     }
 }
 
-fn rusmpp_decode(frame: &Frame) -> Result<Command, String> {
-    use rusmpp::decode::DecodeWithLength;
-    let mut buf = BytesMut::with_capacity(12 + frame.body.len());
-    buf.put_u32(frame.command_id);
-    buf.put_u32(frame.status);
-    buf.put_u32(frame.sequence);
-    buf.extend_from_slice(&frame.body);
-    let len = buf.len();
-    Command::decode(&mut buf, len).map(|(c, _)| c).map_err(|e| e.to_string())
-}
-
 /// Reads C strings leniently (bounded, lossy UTF-8).
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -285,85 +276,6 @@ impl<'a> Reader<'a> {
         self.bytes = &self.bytes[end + 1..];
         Some(s)
     }
-}
-
-/// The text of a C string, without its terminating NUL.
-fn cstr<const MIN: usize, const MAX: usize>(c: &COctetString<MIN, MAX>) -> String {
-    String::from_utf8_lossy(c.as_ref()).trim_end_matches('\0').to_owned()
-}
-
-fn ecstr<const N: usize>(c: &EmptyOrFullCOctetString<N>) -> String {
-    String::from_utf8_lossy(c.as_ref()).trim_end_matches('\0').to_owned()
-}
-
-macro_rules! read_tlvs {
-    ($sm:ident, $tlvs:expr) => {
-        for tlv in $tlvs {
-            match tlv.value() {
-                Some(rusmpp::tlvs::TlvValue::MessagePayload(p)) => {
-                    $sm.message_payload = Some(p.value.as_ref().to_vec())
-                }
-                Some(rusmpp::tlvs::TlvValue::SarMsgRefNum(r)) => {
-                    $sm.sar.get_or_insert((0, 0, 0)).0 = *r;
-                }
-                Some(rusmpp::tlvs::TlvValue::SarTotalSegments(t)) => {
-                    $sm.sar.get_or_insert((0, 0, 0)).1 = *t;
-                }
-                Some(rusmpp::tlvs::TlvValue::SarSegmentSeqnum(s)) => {
-                    $sm.sar.get_or_insert((0, 0, 0)).2 = *s;
-                }
-                Some(rusmpp::tlvs::TlvValue::ReceiptedMessageId(id)) => {
-                    $sm.receipted_message_id = Some(cstr(id));
-                }
-                Some(rusmpp::tlvs::TlvValue::MessageState(s)) => {
-                    $sm.message_state = Some(u8::from(*s));
-                }
-                _ => {}
-            }
-        }
-    };
-}
-
-macro_rules! common_fields {
-    ($p:ident) => {
-        ShortMessage {
-            source: Address {
-                ton: u8::from($p.source_addr_ton),
-                npi: u8::from($p.source_addr_npi),
-                addr: cstr(&$p.source_addr),
-            },
-            dest: Address {
-                ton: u8::from($p.dest_addr_ton),
-                npi: u8::from($p.dest_addr_npi),
-                addr: cstr(&$p.destination_addr),
-            },
-            esm_class: u8::from($p.esm_class),
-            registered_delivery: u8::from($p.registered_delivery),
-            data_coding: u8::from($p.data_coding),
-            ..ShortMessage::default()
-        }
-    };
-}
-
-fn from_submit(p: &rusmpp::pdus::SubmitSm) -> ShortMessage {
-    let mut sm = common_fields!(p);
-    sm.validity_period = ecstr(&p.validity_period);
-    sm.short_message = p.short_message().as_ref().to_vec();
-    read_tlvs!(sm, p.tlvs());
-    sm
-}
-
-fn from_deliver(p: &rusmpp::pdus::DeliverSm) -> ShortMessage {
-    let mut sm = common_fields!(p);
-    sm.short_message = p.short_message().as_ref().to_vec();
-    read_tlvs!(sm, p.tlvs());
-    sm
-}
-
-fn from_data(p: &rusmpp::pdus::DataSm) -> ShortMessage {
-    let mut sm = common_fields!(p);
-    read_tlvs!(sm, p.tlvs());
-    sm
 }
 
 /// Why a PDU could not be encoded (a field too long for its SMPP type).
@@ -423,138 +335,6 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
     })
 }
 
-fn rusmpp_encode(status: u32, sequence: u32, pdu: rusmpp::Pdu) -> Bytes {
-    use tokio_util::codec::Encoder;
-    let command = Command::new(CommandStatus::from(status), sequence, pdu);
-    let mut out = BytesMut::new();
-    rusmpp::tokio_codec::CommandCodec::new().encode(&command, &mut out).expect("encoding to memory cannot fail");
-    out.freeze()
-}
-
-struct Fields {
-    source_addr: COctetString<1, 21>,
-    destination_addr: COctetString<1, 21>,
-    short_message: OctetString<0, 255>,
-}
-
-fn fields(sm: &ShortMessage) -> Result<Fields, EncodeFailure> {
-    Ok(Fields {
-        source_addr: field("source_addr", COctetString::from_str_checked(&sm.source.addr))?,
-        destination_addr: field("destination_addr", COctetString::from_str_checked(&sm.dest.addr))?,
-        short_message: field("short_message", OctetString::from_slice(&sm.short_message))?,
-    })
-}
-
-/// `COctetString` from a `&str`, naming the error.
-trait FromStrChecked: Sized {
-    fn from_str_checked(s: &str) -> Result<Self, String>;
-}
-
-impl<const MIN: usize, const MAX: usize> FromStrChecked for COctetString<MIN, MAX> {
-    fn from_str_checked(s: &str) -> Result<Self, String> {
-        let mut bytes = s.as_bytes().to_vec();
-        bytes.push(0);
-        COctetString::from_vec(bytes).map_err(|e| format!("{e} ({s:?})"))
-    }
-}
-
-/// A TLV's length is 16 bits: a longer `message_payload` cannot be sent.
-const MAX_PAYLOAD: usize = u16::MAX as usize;
-
-macro_rules! submission_tlvs {
-    ($tlv:ident, $sm:ident) => {{
-        let mut tlvs = Vec::new();
-        if let Some(payload) = &$sm.message_payload {
-            if payload.len() > MAX_PAYLOAD {
-                return Err(EncodeFailure {
-                    field: "message_payload",
-                    detail: format!("{} octets; at most {MAX_PAYLOAD} fit", payload.len()),
-                });
-            }
-            tlvs.push($tlv::MessagePayload(MessagePayload::new(AnyOctetString::from_slice(payload))));
-        }
-        if let Some((r, total, seq)) = $sm.sar {
-            tlvs.push($tlv::SarMsgRefNum(r));
-            tlvs.push($tlv::SarTotalSegments(total));
-            tlvs.push($tlv::SarSegmentSeqnum(seq));
-        }
-        tlvs
-    }};
-}
-
-fn to_submit(sm: &ShortMessage) -> Result<rusmpp::pdus::SubmitSm, EncodeFailure> {
-    use rusmpp::tlvs::MessageSubmissionRequestTlvValue as T;
-    let f = fields(sm)?;
-    let tlvs = submission_tlvs!(T, sm);
-    Ok(rusmpp::pdus::SubmitSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        // Always explicit: EsmClass::default() is not 0.
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
-        .validity_period(field("validity_period", EmptyOrFullCOctetString::from_vec(cbytes(&sm.validity_period)))?)
-        .data_coding(DataCoding::from(sm.data_coding))
-        .short_message(f.short_message)
-        .tlvs(tlvs)
-        .build())
-}
-
-fn to_deliver(sm: &ShortMessage) -> Result<rusmpp::pdus::DeliverSm, EncodeFailure> {
-    use rusmpp::tlvs::MessageDeliveryRequestTlvValue as T;
-    let f = fields(sm)?;
-    let mut tlvs = submission_tlvs!(T, sm);
-    if let Some(id) = &sm.receipted_message_id {
-        tlvs.push(T::ReceiptedMessageId(field("receipted_message_id", COctetString::from_str_checked(id))?));
-    }
-    if let Some(state) = sm.message_state {
-        tlvs.push(T::MessageState(MessageState::from(state)));
-    }
-    Ok(rusmpp::pdus::DeliverSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
-        .data_coding(DataCoding::from(sm.data_coding))
-        .short_message(f.short_message)
-        .tlvs(tlvs)
-        .build())
-}
-
-fn to_data(sm: &ShortMessage) -> Result<rusmpp::pdus::DataSm, EncodeFailure> {
-    use rusmpp::tlvs::MessageSubmissionRequestTlvValue as T;
-    let f = fields(sm)?;
-    let mut tlvs = submission_tlvs!(T, sm);
-    if sm.message_payload.is_none() && !sm.short_message.is_empty() {
-        tlvs.insert(0, T::MessagePayload(MessagePayload::new(AnyOctetString::from_slice(&sm.short_message))));
-    }
-    Ok(rusmpp::pdus::DataSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
-        .data_coding(DataCoding::from(sm.data_coding))
-        .tlvs(tlvs)
-        .build())
-}
-
-fn cbytes(s: &str) -> Vec<u8> {
-    let mut b = s.as_bytes().to_vec();
-    b.push(0);
-    b
-}
-
 /// A `generic_nack` with `status` for `sequence`.
 pub fn generic_nack(status: u32, sequence: u32) -> Bytes {
     Frame { command_id: id::GENERIC_NACK, status, sequence, body: Bytes::new() }.to_bytes()
@@ -562,105 +342,3 @@ pub fn generic_nack(status: u32, sequence: u32) -> Bytes {
 
 /// The header length, for size arithmetic by callers.
 pub const HEADER: usize = HEADER_LEN;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio_util::codec::Decoder;
-
-    fn round_trip(status: u32, pdu: &Pdu) -> Packet {
-        let bytes = encode(status, 42, pdu).expect("encodes");
-        let frame = crate::frame::FrameCodec::default().decode(&mut BytesMut::from(&bytes[..])).unwrap().unwrap();
-        decode(&frame).expect("decodes")
-    }
-
-    #[test]
-    fn submit_sm_round_trips_with_tlvs() {
-        let sm = ShortMessage {
-            source: Address { ton: 5, npi: 0, addr: "Acme".into() },
-            dest: Address { ton: 1, npi: 1, addr: "31612345678".into() },
-            esm_class: 0,
-            registered_delivery: 1,
-            data_coding: 8,
-            short_message: vec![0, 0x41],
-            sar: Some((7, 3, 2)),
-            ..ShortMessage::default()
-        };
-        let p = round_trip(0, &Pdu::SubmitSm(sm.clone()));
-        assert_eq!(p.command_id, id::SUBMIT_SM);
-        assert_eq!(p.sequence, 42);
-        assert_eq!(p.pdu, Pdu::SubmitSm(sm));
-    }
-
-    #[test]
-    fn esm_class_zero_is_encoded_as_zero() {
-        let bytes = encode(
-            0,
-            1,
-            &Pdu::SubmitSm(ShortMessage {
-                source: Address { addr: "A".into(), ..Address::default() },
-                dest: Address { addr: "1".into(), ..Address::default() },
-                ..ShortMessage::default()
-            }),
-        )
-        .unwrap();
-        // header 16, service_type 1, src ton/npi 2, "A\0" 2, dst ton/npi 2, "1\0" 2 -> esm_class.
-        assert_eq!(bytes[16 + 1 + 2 + 2 + 2 + 2], 0);
-    }
-
-    #[test]
-    fn receipt_round_trips() {
-        let sm = ShortMessage {
-            source: Address { ton: 1, npi: 1, addr: "31612345678".into() },
-            dest: Address { ton: 5, npi: 0, addr: "Acme".into() },
-            esm_class: 4,
-            short_message: b"id:1 stat:DELIVRD".to_vec(),
-            receipted_message_id: Some("1".into()),
-            message_state: Some(2),
-            ..ShortMessage::default()
-        };
-        assert_eq!(round_trip(0, &Pdu::DeliverSm(sm.clone())).pdu, Pdu::DeliverSm(sm));
-    }
-
-    #[test]
-    fn long_bind_credentials_are_read() {
-        let bind = Pdu::Bind {
-            kind: BindKind::Transceiver,
-            system_id: "acme-abcdef-long-name".into(),
-            password: "x".repeat(24),
-            system_type: String::new(),
-            address_range: "^316".into(),
-        };
-        assert_eq!(round_trip(0, &bind).pdu, bind);
-    }
-
-    #[test]
-    fn oversize_payload_is_refused_not_mangled() {
-        let sm = ShortMessage {
-            source: Address { addr: "A".into(), ..Address::default() },
-            dest: Address { addr: "1".into(), ..Address::default() },
-            message_payload: Some(vec![0x41; 65_536]),
-            ..ShortMessage::default()
-        };
-        assert_eq!(encode(0, 1, &Pdu::SubmitSm(sm)).unwrap_err().field, "message_payload");
-    }
-
-    #[test]
-    fn unexpected_responses_are_not_errors() {
-        let frame = Frame { command_id: 0x8000_0003, status: 0, sequence: 5, body: Bytes::new() };
-        assert_eq!(decode(&frame).unwrap().pdu, Pdu::Unsupported);
-    }
-
-    #[test]
-    fn unknown_command_is_invcmdid() {
-        let frame = Frame { command_id: 0x999, status: 0, sequence: 5, body: Bytes::new() };
-        let err = decode(&frame).unwrap_err();
-        assert_eq!((err.status, err.sequence), (status::INVCMDID, 5));
-    }
-
-    #[test]
-    fn truncated_submit_is_a_decode_failure() {
-        let frame = Frame { command_id: id::SUBMIT_SM, status: 0, sequence: 9, body: Bytes::from_static(b"\0\x05") };
-        assert_eq!(decode(&frame).unwrap_err().status, status::INVMSGLEN);
-    }
-}
