@@ -404,17 +404,17 @@ async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> bool {
     }
     let assembled = ctx.assembler.lock().expect("poisoned").push(sm, Instant::now());
     match assembled {
-        Some(msg) => ctx
-            .events
-            .send(CarrierEvent::Inbound {
-                connector: ctx.settings.name.clone(),
-                from: wire::number(&msg.from),
-                to: wire::number(&msg.to),
-                body: msg.text,
-            })
-            .await
-            .is_ok(),
+        Some(msg) => ctx.events.send(inbound(ctx, msg)).await.is_ok(),
         None => true,
+    }
+}
+
+fn inbound(ctx: &Ctx, msg: wire::Assembled) -> CarrierEvent {
+    CarrierEvent::Inbound {
+        connector: ctx.settings.name.clone(),
+        from: wire::number(&msg.from),
+        to: wire::number(&msg.to),
+        body: msg.text,
     }
 }
 
@@ -440,15 +440,7 @@ async fn housekeeping(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
         let expired = ctx.assembler.lock().expect("poisoned").expire(Instant::now());
         for msg in expired {
             tracing::warn!(connector = %ctx.settings.name, missing = msg.missing, "inbound message incomplete; keeping the parts that came");
-            let _ = ctx
-                .events
-                .send(CarrierEvent::Inbound {
-                    connector: ctx.settings.name.clone(),
-                    from: wire::number(&msg.from),
-                    to: wire::number(&msg.to),
-                    body: msg.text,
-                })
-                .await;
+            let _ = ctx.events.send(inbound(&ctx, msg)).await;
         }
         ctx.correlator.retry_early().await;
     }

@@ -158,20 +158,27 @@ macro_rules! submission_tlvs {
     }};
 }
 
+/// The fields every message PDU's builder shares: addresses, `esm_class` (always explicit:
+/// `EsmClass::default()` is not 0) and `registered_delivery`.
+macro_rules! addressed {
+    ($builder:expr, $sm:ident, $f:ident) => {
+        $builder
+            .source_addr_ton(Ton::from($sm.source.ton))
+            .source_addr_npi(Npi::from($sm.source.npi))
+            .source_addr($f.source_addr)
+            .dest_addr_ton(Ton::from($sm.dest.ton))
+            .dest_addr_npi(Npi::from($sm.dest.npi))
+            .destination_addr($f.destination_addr)
+            .esm_class(EsmClass::from($sm.esm_class))
+            .registered_delivery(RegisteredDelivery::from($sm.registered_delivery))
+    };
+}
+
 pub(super) fn to_submit(sm: &ShortMessage) -> Result<rusmpp::pdus::SubmitSm, EncodeFailure> {
     use rusmpp::tlvs::MessageSubmissionRequestTlvValue as T;
     let f = fields(sm)?;
     let tlvs = submission_tlvs!(T, sm);
-    Ok(rusmpp::pdus::SubmitSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        // Always explicit: EsmClass::default() is not 0.
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
+    Ok(addressed!(rusmpp::pdus::SubmitSm::builder(), sm, f)
         .validity_period(field("validity_period", EmptyOrFullCOctetString::from_vec(cbytes(&sm.validity_period)))?)
         .data_coding(DataCoding::from(sm.data_coding))
         .short_message(f.short_message)
@@ -189,15 +196,7 @@ pub(super) fn to_deliver(sm: &ShortMessage) -> Result<rusmpp::pdus::DeliverSm, E
     if let Some(state) = sm.message_state {
         tlvs.push(T::MessageState(MessageState::from(state)));
     }
-    Ok(rusmpp::pdus::DeliverSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
+    Ok(addressed!(rusmpp::pdus::DeliverSm::builder(), sm, f)
         .data_coding(DataCoding::from(sm.data_coding))
         .short_message(f.short_message)
         .tlvs(tlvs)
@@ -211,15 +210,7 @@ pub(super) fn to_data(sm: &ShortMessage) -> Result<rusmpp::pdus::DataSm, EncodeF
     if sm.message_payload.is_none() && !sm.short_message.is_empty() {
         tlvs.insert(0, T::MessagePayload(MessagePayload::new(AnyOctetString::from_slice(&sm.short_message))));
     }
-    Ok(rusmpp::pdus::DataSm::builder()
-        .source_addr_ton(Ton::from(sm.source.ton))
-        .source_addr_npi(Npi::from(sm.source.npi))
-        .source_addr(f.source_addr)
-        .dest_addr_ton(Ton::from(sm.dest.ton))
-        .dest_addr_npi(Npi::from(sm.dest.npi))
-        .destination_addr(f.destination_addr)
-        .esm_class(EsmClass::from(sm.esm_class))
-        .registered_delivery(RegisteredDelivery::from(sm.registered_delivery))
+    Ok(addressed!(rusmpp::pdus::DataSm::builder(), sm, f)
         .data_coding(DataCoding::from(sm.data_coding))
         .tlvs(tlvs)
         .build())
