@@ -497,3 +497,16 @@ async fn routes_pick_the_longest_prefix_and_fall_over_to_the_next_priority_when_
     assert_eq!(backup.events_named("submit").len(), 1);
     assert_eq!(primary.events_named("submit").len(), 1);
 }
+
+/// On SIGTERM the link unbinds (after in-flight submissions are answered) and the process
+/// exits cleanly.
+#[tokio::test]
+async fn shutdown_unbinds_from_the_carrier() {
+    let smsc = Peer::smsc(&[]);
+    let (mut server, key) = Carrier::new(&smsc).start();
+    let id = send(&server, &key, "+31612345678", "Acme", "before shutdown").await;
+    wait_status(&server, &key, &id, &["delivered"], 30).await;
+    let took = server.terminate();
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+    smsc.wait_for(10, |e| e["event"] == "unbind").await;
+}
