@@ -24,7 +24,7 @@ pub(crate) const SESSION_BUFFER: usize = 1024;
 type Receiver = (u64, mpsc::Sender<ShortMessage>);
 
 #[derive(Default)]
-pub struct Hub {
+pub(crate) struct Hub {
     receivers: Mutex<HashMap<String, Vec<Receiver>>>,
     queued: Mutex<HashMap<String, VecDeque<ShortMessage>>>,
     /// message id → account, for messages submitted with `registered_delivery`.

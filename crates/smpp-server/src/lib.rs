@@ -16,7 +16,7 @@ use textbird_config::SmppServerSettings;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-pub use hub::Hub;
+use hub::Hub;
 
 /// Shared by every session of the server.
 pub(crate) struct Shared {

@@ -2,7 +2,6 @@
 //! idle timeout, a broken stream or shutdown. No input can panic it: every PDU is decoded
 //! defensively, and anything undecodable is answered with `generic_nack`.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,13 +10,14 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use textbird_app::{AppError, Principal, SendRequest, SendResult};
 use textbird_smpp::frame::{FrameCodec, FrameError};
-use textbird_smpp::pdu::{self, BindKind, Packet, Pdu, ShortMessage, id, status};
-use textbird_smpp::reassembly::PartKey;
+use textbird_smpp::pdu::{self, Address, BindKind, Packet, Pdu, ShortMessage, id, status};
+use textbird_smpp::reassembly::{PartKey, Reassembler};
 use textbird_smpp::session::{Session, is_response};
 use textbird_smpp::udh::Concat;
 use textbird_smpp::wire::{self, Incoming};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio_util::bytes::Bytes;
 use tokio_util::codec::FramedRead;
 
 use crate::Shared;
@@ -35,14 +35,10 @@ struct Bound {
     receiver: Option<u64>,
 }
 
-/// Parts of long submissions of one session, with the sequence numbers waiting for an answer.
-#[derive(Default)]
-struct Parts {
-    groups: HashMap<PartKey, (Instant, Vec<Option<Part>>)>,
-}
-
-/// A part's sequence number, its PDU and its user data without the header.
-type Part = (u32, ShortMessage, Vec<u8>);
+/// Incomplete long submissions a session holds at most; past it the oldest is given up on.
+const PARTS_MAX_MESSAGES: usize = 1000;
+/// Each held part's data starts with its `sequence_number` and the fields `send` needs.
+const PART_TAG: usize = 10;
 
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
@@ -51,7 +47,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     let mut reader = FramedRead::new(read, FrameCodec::default());
     let idle = Duration::from_secs(shared.settings.idle_timeout_secs.max(5));
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let parts: Arc<Mutex<Parts>> = Arc::default();
+    let parts = Arc::new(Mutex::new(Reassembler::new(PARTS_TIMEOUT, PARTS_MAX_MESSAGES)));
     let mut bound: Option<Bound> = None;
     let mut outbound: Option<mpsc::Receiver<ShortMessage>> = None;
     let out_window = Arc::new(tokio::sync::Semaphore::new(shared.settings.window.max(1) as usize));
@@ -88,18 +84,16 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                             continue;
                         }
                         if let Ok(principal) = shared.app.login(&system_id, &password).await {
-                            {
-                                let receiver = if kind.can_receive() {
-                                    let (rid, rx) = shared.hub.attach(&principal.account_id);
-                                    outbound = Some(rx);
-                                    Some(rid)
-                                } else {
-                                    None
-                                };
-                                tracing::info!(peer = %peer, account = %principal.account_id, ?kind, "SMPP customer bound");
-                                bound = Some(Bound { principal, kind, receiver });
-                                let _ = session.send(status::OK, packet.sequence, &resp).await;
-                            }
+                            let receiver = if kind.can_receive() {
+                                let (rid, rx) = shared.hub.attach(&principal.account_id);
+                                outbound = Some(rx);
+                                Some(rid)
+                            } else {
+                                None
+                            };
+                            tracing::info!(peer = %peer, account = %principal.account_id, ?kind, "SMPP customer bound");
+                            bound = Some(Bound { principal, kind, receiver });
+                            let _ = session.send(status::OK, packet.sequence, &resp).await;
                         } else {
                             shared.bind_failed(peer.ip());
                             tracing::warn!(peer = %peer, "SMPP bind refused: wrong credentials");
@@ -194,7 +188,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
 }
 
 /// The response PDU for `command_id` with an error status, or `generic_nack`.
-fn nack_for(command_id: u32, code: u32, sequence: u32) -> bytes_of::Bytes {
+fn nack_for(command_id: u32, code: u32, sequence: u32) -> Bytes {
     let resp = match command_id {
         id::SUBMIT_SM => Pdu::SubmitSmResp { message_id: String::new() },
         id::DATA_SM => Pdu::DataSmResp { message_id: String::new() },
@@ -202,10 +196,6 @@ fn nack_for(command_id: u32, code: u32, sequence: u32) -> bytes_of::Bytes {
         _ => return pdu::generic_nack(code, sequence),
     };
     pdu::encode(code, sequence, &resp).unwrap_or_else(|_| pdu::generic_nack(code, sequence))
-}
-
-mod bytes_of {
-    pub use tokio_util::bytes::Bytes;
 }
 
 /// One `submit_sm`/`data_sm`: whole messages go to `App::send` at once; parts of a
@@ -218,13 +208,13 @@ async fn submit(
     sequence: u32,
     sm: ShortMessage,
     data_sm: bool,
-    parts: &Mutex<Parts>,
+    parts: &Mutex<Reassembler>,
 ) {
     let reply =
         |message_id: String| if data_sm { Pdu::DataSmResp { message_id } } else { Pdu::SubmitSmResp { message_id } };
     let (sm, sequences) = match wire::incoming(&sm) {
         Incoming::Whole(data) => (ShortMessage { short_message: data, message_payload: None, ..sm }, vec![sequence]),
-        Incoming::Part { concat, data } => match add_part(parts, &sm, concat, sequence, data) {
+        Incoming::Part { concat, data } => match add_part(parts, &sm, concat, sequence, &data) {
             Some(whole) => whole,
             None => return,
         },
@@ -235,14 +225,14 @@ async fn submit(
     }
 }
 
-/// Stores a part; returns the whole message and the sequence numbers of all its parts once
+/// Holds a part; returns the whole message and the sequence numbers of all its parts once
 /// the last one is in.
 fn add_part(
-    parts: &Mutex<Parts>,
+    parts: &Mutex<Reassembler>,
     sm: &ShortMessage,
     concat: Concat,
     sequence: u32,
-    data: Vec<u8>,
+    data: &[u8],
 ) -> Option<(ShortMessage, Vec<u32>)> {
     let key = PartKey {
         from: sm.source.addr.clone(),
@@ -250,40 +240,42 @@ fn add_part(
         reference: concat.reference,
         total: concat.total,
     };
-    let mut parts = parts.lock().expect("poisoned");
-    if parts.groups.len() >= 1000 && !parts.groups.contains_key(&key) {
-        return None;
-    }
-    let group = parts.groups.entry(key.clone()).or_insert_with(|| (Instant::now(), vec![None; concat.total as usize]));
-    let slot = &mut group.1[(concat.seq - 1) as usize];
-    if slot.is_none() {
-        *slot = Some((sequence, sm.clone(), data));
-    }
-    if group.1.iter().any(Option::is_none) {
-        return None;
-    }
-    let (_, all) = parts.groups.remove(&key)?;
-    let mut text = Vec::new();
-    let mut sequences = Vec::new();
-    let mut first: Option<ShortMessage> = None;
-    for (seq, part, data) in all.into_iter().flatten() {
-        sequences.push(seq);
-        text.extend_from_slice(&data);
-        first.get_or_insert(part);
-    }
-    let whole = ShortMessage { short_message: text, message_payload: None, esm_class: 0, sar: None, ..first? };
-    Some((whole, sequences))
+    let mut tagged = Vec::with_capacity(PART_TAG + data.len());
+    tagged.extend_from_slice(&sequence.to_be_bytes());
+    tagged.extend_from_slice(&[
+        sm.data_coding,
+        sm.source.ton,
+        sm.source.npi,
+        sm.dest.ton,
+        sm.dest.npi,
+        sm.registered_delivery,
+    ]);
+    tagged.extend_from_slice(data);
+    let all = parts.lock().expect("poisoned").push(key.clone(), concat.seq, tagged, Instant::now())?;
+    let first = all.first()?;
+    let whole = ShortMessage {
+        source: Address { ton: first[5], npi: first[6], addr: key.from },
+        dest: Address { ton: first[7], npi: first[8], addr: key.to },
+        data_coding: first[4],
+        registered_delivery: first[9],
+        short_message: all.iter().flat_map(|p| p[PART_TAG..].iter().copied()).collect(),
+        ..ShortMessage::default()
+    };
+    Some((whole, all.iter().map(|p| part_sequence(p)).collect()))
 }
 
-/// Answers the parts of messages that never completed.
-async fn expire_parts(session: &Session, parts: &Mutex<Parts>) {
+fn part_sequence(tagged: &[u8]) -> u32 {
+    u32::from_be_bytes([tagged[0], tagged[1], tagged[2], tagged[3]])
+}
+
+/// Answers the parts of messages that never completed (or were pushed out for space).
+async fn expire_parts(session: &Session, parts: &Mutex<Reassembler>) {
     let expired: Vec<u32> = {
         let mut parts = parts.lock().expect("poisoned");
-        let old: Vec<PartKey> =
-            parts.groups.iter().filter(|(_, (t, _))| t.elapsed() > PARTS_TIMEOUT).map(|(k, _)| k.clone()).collect();
-        old.into_iter()
-            .filter_map(|k| parts.groups.remove(&k))
-            .flat_map(|(_, all)| all.into_iter().flatten().map(|(seq, _, _)| seq))
+        parts
+            .expire(Instant::now())
+            .into_iter()
+            .flat_map(|i| i.parts.into_iter().flatten().map(|p| part_sequence(&p)))
             .collect()
     };
     for seq in expired {

@@ -105,11 +105,6 @@ impl Session {
         }
     }
 
-    /// Requests still waiting for a response.
-    pub fn outstanding(&self) -> usize {
-        self.pending.lock().expect("poisoned").len()
-    }
-
     /// Marks the session closed: waiting requests fail with [`RequestError::Closed`].
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);

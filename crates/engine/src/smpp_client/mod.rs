@@ -356,15 +356,14 @@ async fn handle_request(ctx: &Arc<Ctx>, session: &Arc<Session>, packet: Packet) 
             let _ = session.send(status::OK, seq, &Pdu::UnbindResp).await;
             return true;
         }
-        Pdu::DeliverSm(sm) => {
-            let ok = on_message(ctx, &sm).await;
-            let code = if ok { status::OK } else { status::X_T_APPN };
-            let _ = session.send(code, seq, &Pdu::DeliverSmResp).await;
-        }
-        Pdu::DataSm(sm) => {
-            let ok = on_message(ctx, &sm).await;
-            let code = if ok { status::OK } else { status::X_T_APPN };
-            let _ = session.send(code, seq, &Pdu::DataSmResp { message_id: String::new() }).await;
+        Pdu::DeliverSm(sm) | Pdu::DataSm(sm) => {
+            let code = if on_message(ctx, &sm).await { status::OK } else { status::X_T_APPN };
+            let resp = if packet.command_id == id::DATA_SM {
+                Pdu::DataSmResp { message_id: String::new() }
+            } else {
+                Pdu::DeliverSmResp
+            };
+            let _ = session.send(code, seq, &resp).await;
         }
         _ => {
             let _ = session.send_bytes(pdu::generic_nack(status::INVCMDID, seq)).await;

@@ -12,7 +12,7 @@ mod tests;
 
 use bytes::Bytes;
 
-use crate::frame::{Frame, HEADER_LEN};
+use crate::frame::Frame;
 use messages::{from_data, from_deliver, from_submit, rusmpp_decode, rusmpp_encode, to_data, to_deliver, to_submit};
 
 /// Command ids (SMPP 3.4 section 5.1.2.1).
@@ -339,6 +339,3 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
 pub fn generic_nack(status: u32, sequence: u32) -> Bytes {
     Frame { command_id: id::GENERIC_NACK, status, sequence, body: Bytes::new() }.to_bytes()
 }
-
-/// The header length, for size arithmetic by callers.
-pub const HEADER: usize = HEADER_LEN;
