@@ -26,18 +26,51 @@ impl StoreError {
         match self {
             StoreError::Unavailable(_) => true,
             StoreError::Database(e) => {
-                matches!(
-                    e,
-                    sqlx::Error::PoolTimedOut
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::Io(_)
-                        | sqlx::Error::WorkerCrashed
-                ) || e.as_database_error().is_some_and(|d| {
-                    let msg = d.message();
-                    msg.contains("locked") || msg.contains("full") || msg.contains("disk I/O")
-                })
+                self.is_connection_lost()
+                    || matches!(e, sqlx::Error::PoolTimedOut)
+                    || e.as_database_error().is_some_and(|d| {
+                        let msg = d.message();
+                        // SQLite: busy, full, I/O. PostgreSQL: class 53 (insufficient
+                        // resources: disk full, out of memory, too many connections), 57014
+                        // (statement timeout), and what `is_contention` retries.
+                        let code = pg_code(d).unwrap_or_default();
+                        msg.contains("locked")
+                            || msg.contains("full")
+                            || msg.contains("disk I/O")
+                            || code.starts_with("53")
+                            || code == "57014"
+                            || code.starts_with("40")
+                    })
             }
             _ => false,
         }
     }
+
+    /// Whether the connection that returned this error is gone (the server restarted or the
+    /// network dropped), so it must be reopened rather than reused.
+    pub fn is_connection_lost(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        matches!(
+            e,
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+        ) || e.as_database_error().is_some_and(|d| {
+            // PostgreSQL class 08 (connection exception) and 57P01..57P03 (the server is
+            // shutting down or starting up).
+            let code = pg_code(d).unwrap_or_default();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        })
+    }
+
+    /// Whether the database aborted the transaction to resolve a race with another one (a
+    /// deadlock or a serialization failure); running it again is the remedy.
+    pub fn is_contention(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        e.as_database_error().and_then(pg_code).is_some_and(|c| c == "40P01" || c == "40001")
+    }
+}
+
+/// The SQLSTATE of a PostgreSQL error (`None` for other databases, whose codes mean other
+/// things).
+fn pg_code(d: &dyn sqlx::error::DatabaseError) -> Option<&str> {
+    d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().map(sqlx::postgres::PgDatabaseError::code)
 }

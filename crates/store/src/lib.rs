@@ -2,11 +2,13 @@
 //! the backends behind it. SQL lives here and nowhere else. The hot path (accepting messages,
 //! status changes, queue claims, webhook outcomes) goes through a single writer per node that
 //! commits whole batches at once (group commit); reads use a pool. Migrations are SQL files
-//! embedded per backend. Depends only on `textbird-types`.
+//! embedded per backend. The statements are written once (`sql/`) and compiled for each
+//! backend (`sqlite.rs`, `postgres.rs`). Depends only on `textbird-types`.
 
 mod error;
 mod model;
 mod opt_out_cache;
+mod postgres;
 mod signals;
 mod sqlite;
 mod webhook_cache;
@@ -15,6 +17,7 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use model::*;
+pub use postgres::PostgresStore;
 pub use signals::{Notice, Signals};
 pub use sqlite::SqliteStore;
 
@@ -23,6 +26,7 @@ pub use sqlite::SqliteStore;
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 /// How a store is opened.
@@ -47,6 +51,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
         }
     };
 }
@@ -54,7 +59,7 @@ macro_rules! delegate {
 impl Store {
     /// Opens (creating if needed) the `SQLite` database at `path`.
     pub async fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Store, StoreError> {
-        Ok(Store::Sqlite(SqliteStore::open(path, options).await?))
+        Ok(Store::Sqlite(sqlite::open(path, options).await?))
     }
 
     /// Opens a database from a URL: `sqlite://PATH` or `postgres://...`.
@@ -63,9 +68,17 @@ impl Store {
             return Self::open_sqlite(Path::new(path), options).await;
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported("the PostgreSQL backend is not built into this version".into()));
+            return Ok(Store::Postgres(postgres::open(url, options).await?));
         }
         Err(StoreError::Unsupported("database URL must start with sqlite:// or postgres://".into()))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
     }
 
     /// Waits for queued writes to commit and closes connections.
@@ -192,7 +205,7 @@ impl Store {
         delegate!(self, s => s.writer().claim_deliveries(now, lease_until, limit).await)
     }
 
-    /// At start-up of the one process that owns an SQLite queue: messages still leased by an
+    /// At start-up of the one process that owns an `SQLite` queue: messages still leased by an
     /// earlier process (killed mid-submission) become due now, to be flagged
     /// `possible_duplicate` when claimed. Other backends share their queue between live
     /// nodes, so there leases simply run out.

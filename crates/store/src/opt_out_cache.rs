@@ -58,6 +58,13 @@ impl OptOutCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         map.remove(account_id);
     }
+
+    /// Forgets every set (another node changed opt-outs it did not name).
+    pub(crate) fn invalidate_all(&self) {
+        let mut map = self.by_account.write().expect("opt-out cache poisoned");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.clear();
+    }
 }
 
 /// Which of `phones` the entries opt out of messages from `sender`.

@@ -2,9 +2,12 @@
 //! with its own temporary database, the command-line interface against it, and a webhook
 //! receiver that records (and can refuse) what it is sent, and SMPP peers built with other
 //! people's SMPP software (an SMSC and ESMEs, see `peers`). Nothing here is mocked: the
-//! server under test is the release binary's code, storage is a real `SQLite` file.
+//! server under test is the release binary's code, storage is a real `SQLite` file, or a
+//! schema of its own in a real PostgreSQL database when `TEXTBIRD_TEST_BACKEND=postgres`
+//! (see `postgres`).
 
 mod peers;
+pub mod postgres;
 mod server;
 mod webhook_sink;
 

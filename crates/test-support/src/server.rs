@@ -13,6 +13,8 @@ pub struct Server {
     pub smpp: String,
     pub admin: Account,
     bin: PathBuf,
+    /// The PostgreSQL schema this server runs on, when the suite runs on PostgreSQL.
+    database: Option<crate::postgres::PgScratch>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     http: reqwest::Client,
@@ -44,6 +46,11 @@ impl Server {
             smpp: String::new(),
             admin: Account { id: String::new(), api_key: String::new(), json: Value::Null },
             bin: PathBuf::from(bin),
+            database: if crate::postgres::servers_use_postgres() {
+                Some(crate::postgres::scratch("server").expect("TEXTBIRD_TEST_BACKEND=postgres needs a database"))
+            } else {
+                None
+            },
             dir,
             child: None,
             http: reqwest::Client::new(),
@@ -60,13 +67,25 @@ impl Server {
         self.dir.path().join("data").join("textbird.db")
     }
 
+    /// The database this server uses, as a `--database-url`.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite://{}", self.db_path().display()),
+        }
+    }
+
     fn common_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--config".into(),
             self.dir.path().join("textbird.toml").display().to_string(),
             "--data-dir".into(),
             self.dir.path().join("data").display().to_string(),
-        ]
+        ];
+        if let Some(pg) = &self.database {
+            args.extend(["--database-url".into(), pg.url.clone()]);
+        }
+        args
     }
 
     /// Starts the process and waits for its listening line; returns the admin account when

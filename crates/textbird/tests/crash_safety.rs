@@ -182,7 +182,7 @@ async fn crash_mid_stream() -> Crashed {
     assert!(acked.len() >= MIN_ACKNOWLEDGED, "only {} messages acknowledged before the kill", acked.len());
 
     // The database exactly as the kill left it: messages in every state, ledger intact.
-    let store = Store::open_sqlite(&server.db_path(), &OpenOptions { migrate: false, ..OpenOptions::default() })
+    let store = Store::open_url(&server.database_url(), &OpenOptions { migrate: false, ..OpenOptions::default() })
         .await
         .expect("open the killed server's database");
     let at_kill = store.count_by_status().await.expect("count_by_status");
@@ -266,7 +266,7 @@ impl Crashed {
         let api_balance = balance(&self.server, &self.key).await;
         tokio::task::block_in_place(|| self.server.terminate());
         let store =
-            Store::open_sqlite(&self.server.db_path(), &OpenOptions { migrate: false, ..OpenOptions::default() })
+            Store::open_url(&self.server.database_url(), &OpenOptions { migrate: false, ..OpenOptions::default() })
                 .await
                 .expect("open database");
         let account = store.find_account(&self.account_id).await.unwrap().expect("account");

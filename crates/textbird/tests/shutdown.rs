@@ -95,7 +95,7 @@ async fn terminate_in_flight() -> (Server, String, Vec<String>, Instant) {
     println!("SIGTERM with {} messages just sent: exited 0 after {:.2} s", ids.len(), took.as_secs_f64());
     assert!(took < EXIT_BOUND, "shutdown took {took:?}");
 
-    let store = Store::open_sqlite(&server.db_path(), &OpenOptions { migrate: false, ..OpenOptions::default() })
+    let store = Store::open_url(&server.database_url(), &OpenOptions { migrate: false, ..OpenOptions::default() })
         .await
         .expect("open database");
     let at_exit = store.count_by_status().await.unwrap();

@@ -1,8 +1,9 @@
 //! Store conformance: what every backend of `textbird_store::Store` must do, written against
 //! the public API only. Each body is an `async fn(&Store)` in a module by aggregate; the
 //! `conformance!` list below runs every body on a fresh database of each backend built into
-//! the suite (today `SQLite` in a temporary directory; a `postgres` module slots in beside
-//! `sqlite` when that backend exists). Time is a parameter of the store's queue operations, so
+//! the suite: `SQLite` in a temporary directory, and PostgreSQL in a schema of its own in the
+//! database `TEXTBIRD_TEST_DATABASE_URL` names (skipped, saying so, when it is not set; a
+//! failure when `TEXTBIRD_REQUIRE_POSTGRES` is set, as in CI). Time is a parameter of the store's queue operations, so
 //! bodies move the clock by passing `now` and `lease_until` instead of sleeping.
 
 mod accounts;
@@ -29,6 +30,13 @@ impl SqliteDb {
     }
 }
 
+/// A fresh PostgreSQL schema, dropped with the guard; `None` when no test database is set.
+pub async fn postgres(test: &str) -> Option<(Store, textbird_test_support::postgres::PgScratch)> {
+    let scratch = textbird_test_support::postgres::scratch(test)?;
+    let store = Store::open_url(&scratch.url, &OpenOptions::default()).await.expect("open PostgreSQL store");
+    Some((store, scratch))
+}
+
 /// One `#[tokio::test]` per body and backend, named after the body. Attributes written before
 /// an entry (`#[ignore = "..."]`) go onto its tests.
 macro_rules! conformance {
@@ -41,6 +49,17 @@ macro_rules! conformance {
                     let db = crate::SqliteDb::open().await;
                     crate::$module::$body(&db.store).await;
                     db.store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                $(#[$attr])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $body() {
+                    let Some((store, _schema)) = crate::postgres(stringify!($body)).await else { return };
+                    crate::$module::$body(&store).await;
+                    store.close().await;
                 }
             )*
         }

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row};
+
+use super::{Conn, Db, DbRow};
 use textbird_types::{Status, now_millis};
 
-use sqlx::sqlite::SqliteRow;
-
+use super::super::SKIP_LOCKED;
 use super::{Fanout, PROMOTE_LIMIT, ROWS_PER_STATEMENT, TERMINAL, TRANSITION_COLUMNS, message_payload};
 use crate::StoreError;
 use crate::model::{Claim, DispatchItem, StatusChange};
@@ -15,7 +16,7 @@ use crate::webhook_cache::WebhookCache;
 
 /// Records what follows from rows that just changed state (read back with `TRANSITION_COLUMNS`).
 pub(super) fn record_transitions(
-    rows: &[SqliteRow],
+    rows: &[DbRow],
     at: i64,
     details: &HashMap<&str, Option<&str>>,
     refund: &dyn Fn(&str, Status) -> bool,
@@ -92,7 +93,7 @@ pub(super) fn rounds(changes: &[StatusChange]) -> Vec<Vec<&StatusChange>> {
 }
 
 pub(super) async fn apply_status(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     changes: &[StatusChange],
     fan: &mut Fanout,
     hooks: &WebhookCache,
@@ -102,7 +103,7 @@ pub(super) async fn apply_status(
         let (retries, moves): (Vec<&StatusChange>, Vec<&StatusChange>) =
             round.into_iter().partition(|c| c.retry_at.is_some());
         for chunk in retries.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
                 "UPDATE messages SET next_attempt_at = v.column2, error_code = v.column3, error_detail = v.column4, \
                  updated_at = v.column5, lease_owner = NULL, lease_until = NULL, \
                  possible_duplicate = possible_duplicate OR v.column6 FROM (",
@@ -125,7 +126,7 @@ pub(super) async fn apply_status(
             }
         }
         for chunk in moves.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
                 "UPDATE messages SET status = v.column2, updated_at = v.column3, \
                  connector = coalesce(v.column4, messages.connector), carrier_id = coalesce(v.column5, messages.carrier_id), \
                  error_code = coalesce(v.column6, messages.error_code), error_detail = coalesce(v.column7, messages.error_detail), \
@@ -168,7 +169,7 @@ pub(super) async fn apply_status(
 }
 
 pub(super) async fn cancel(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     account_id: &str,
     message_id: &str,
     now: i64,
@@ -176,8 +177,8 @@ pub(super) async fn cancel(
     hooks: &WebhookCache,
 ) -> Result<bool, StoreError> {
     let sql = format!(
-        "UPDATE messages SET status = 'canceled', updated_at = ?, lease_owner = NULL, lease_until = NULL \
-         WHERE id = ? AND account_id = ? AND status = 'scheduled' RETURNING {TRANSITION_COLUMNS}"
+        "UPDATE messages SET status = 'canceled', updated_at = $1, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $2 AND account_id = $3 AND status = 'scheduled' RETURNING {TRANSITION_COLUMNS}"
     );
     let rows =
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(message_id).bind(account_id).fetch_all(&mut *c).await?;
@@ -186,14 +187,15 @@ pub(super) async fn cancel(
 }
 
 pub(super) async fn claim_due(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     claim: &Claim,
     fan: &mut Fanout,
     hooks: &WebhookCache,
 ) -> Result<Vec<DispatchItem>, StoreError> {
     let promote = format!(
-        "UPDATE messages SET status = 'queued', updated_at = ? WHERE id IN (SELECT id FROM messages \
-         WHERE status = 'scheduled' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) RETURNING {TRANSITION_COLUMNS}"
+        "UPDATE messages SET status = 'queued', updated_at = $1 WHERE id IN (SELECT id FROM messages \
+         WHERE status = 'scheduled' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3{SKIP_LOCKED}) \
+         RETURNING {TRANSITION_COLUMNS}"
     );
     let promoted = sqlx::query(sqlx::AssertSqlSafe(promote))
         .bind(claim.now)
@@ -205,21 +207,24 @@ pub(super) async fn claim_due(
 
     // A message still carrying a lease owner was claimed before and never reported back: it
     // may already be at the carrier.
-    let rows = sqlx::query(
-        "UPDATE messages SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1, \
+    // Other nodes claim from the same queue: rows one of them has locked are skipped, not
+    // waited for, and a row is leased by one claim only.
+    let sql = format!(
+        "UPDATE messages SET lease_owner = $1, lease_until = $2, next_attempt_at = $3, attempts = attempts + 1, \
          possible_duplicate = CASE WHEN lease_owner IS NOT NULL THEN TRUE ELSE possible_duplicate END \
-         WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ? \
-         ORDER BY next_attempt_at LIMIT ?) \
+         WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $4 \
+         ORDER BY next_attempt_at LIMIT $5{SKIP_LOCKED}) \
          RETURNING id, account_id, to_number, sender, body, encoding, parts, valid_until, attempts, possible_duplicate, \
-         coalesce(send_at, created_at)",
-    )
-    .bind(&claim.owner)
-    .bind(claim.lease_until)
-    .bind(claim.lease_until)
-    .bind(claim.now)
-    .bind(i64::from(claim.limit))
-    .fetch_all(&mut *c)
-    .await?;
+         coalesce(send_at, created_at)"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&claim.owner)
+        .bind(claim.lease_until)
+        .bind(claim.lease_until)
+        .bind(claim.now)
+        .bind(i64::from(claim.limit))
+        .fetch_all(&mut *c)
+        .await?;
     Ok(rows
         .iter()
         .map(|r| DispatchItem {

@@ -1,18 +1,19 @@
 //! Accounts, credentials, the ledger, rates, owned numbers and opt-outs.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
-use super::SqliteStore;
+use super::Db;
+
 use super::rows::{self, ACCOUNT_COLUMNS, page_limit};
 use crate::model::{Account, Credential, NewAccount, NewCredential, OptOut, OwnedNumber, Page, Rate};
 use crate::{StoreError, opt_out_cache};
 
-impl SqliteStore {
+impl super::SqlStore {
     pub async fn create_account(&self, a: &NewAccount, credentials: &[NewCredential]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO accounts (id, name, balance, country, timezone, is_admin, username, password_hash, \
-             callback_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             callback_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&a.id)
         .bind(&a.name)
@@ -29,7 +30,7 @@ impl SqliteStore {
         .map_err(|e| unique_to_conflict(e, "an account with this username exists"))?;
         if a.balance != 0 {
             sqlx::query(
-                "INSERT INTO ledger (account_id, amount, reason, created_at) VALUES (?, ?, 'opening balance', ?)",
+                "INSERT INTO ledger (account_id, amount, reason, created_at) VALUES ($1, $2, 'opening balance', $3)",
             )
             .bind(&a.id)
             .bind(a.balance)
@@ -40,7 +41,7 @@ impl SqliteStore {
         for c in credentials {
             sqlx::query(
                 "INSERT INTO credentials (id, account_id, kind, lookup, secret_hash, expires_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&c.id)
             .bind(&c.account_id)
@@ -66,12 +67,12 @@ impl SqliteStore {
     }
 
     pub async fn find_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?");
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?.as_ref().map(rows::account))
     }
 
     pub async fn find_account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?");
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(username)
             .fetch_optional(&self.pool)
@@ -83,7 +84,7 @@ impl SqliteStore {
     pub async fn find_credential(&self, lookup: &str, now: i64) -> Result<Option<Credential>, StoreError> {
         let row = sqlx::query(
             "SELECT id, account_id, kind, secret_hash, expires_at FROM credentials \
-             WHERE lookup = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+             WHERE lookup = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(lookup)
         .bind(now)
@@ -103,7 +104,7 @@ impl SqliteStore {
         let sql = format!(
             "SELECT c.id, c.account_id, c.kind, c.secret_hash, c.expires_at, {} FROM credentials c \
              JOIN accounts a ON a.id = c.account_id \
-             WHERE c.lookup = ? AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)",
+             WHERE c.lookup = $1 AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2)",
             ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lookup).bind(now).fetch_optional(&self.pool).await?;
@@ -122,17 +123,17 @@ impl SqliteStore {
     /// Credits (or, negative, debits) an account with a ledger row; returns the new balance.
     pub async fn adjust_balance(&self, account_id: &str, amount: i64, reason: &str) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance")
+        let row = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2 RETURNING balance")
             .bind(amount)
             .bind(account_id)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| match e.as_database_error() {
-                Some(d) if d.message().contains("CHECK") => StoreError::Conflict("balance cannot go negative".into()),
+                Some(d) if d.is_check_violation() => StoreError::Conflict("balance cannot go negative".into()),
                 _ => e.into(),
             })?
             .ok_or_else(|| StoreError::Conflict("no such account".into()))?;
-        sqlx::query("INSERT INTO ledger (account_id, amount, reason, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO ledger (account_id, amount, reason, created_at) VALUES ($1, $2, $3, $4)")
             .bind(account_id)
             .bind(amount)
             .bind(reason)
@@ -144,7 +145,7 @@ impl SqliteStore {
     }
 
     pub async fn ledger_sum(&self, account_id: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?")
+        Ok(sqlx::query("SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1")
             .bind(account_id)
             .fetch_one(&self.pool)
             .await?
@@ -160,7 +161,7 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         let mut n = 0;
         for chunk in rates.chunks(500) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO rates (prefix, price) ");
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("INSERT INTO rates (prefix, price) ");
             qb.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.prefix).push_bind(r.price);
             });
@@ -172,13 +173,14 @@ impl SqliteStore {
     }
 
     pub async fn add_number(&self, account_id: &str, number: &str) -> Result<bool, StoreError> {
-        let r =
-            sqlx::query("INSERT INTO numbers (number, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(number)
-                .bind(account_id)
-                .bind(textbird_types::now_millis())
-                .execute(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "INSERT INTO numbers (number, account_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(number)
+        .bind(account_id)
+        .bind(textbird_types::now_millis())
+        .execute(&self.pool)
+        .await?;
         if r.rows_affected() == 0 {
             // Ours already is fine; another account's is a conflict that must not reveal the owner.
             let owner = self.find_number_owner(number).await?;
@@ -192,7 +194,7 @@ impl SqliteStore {
     }
 
     pub async fn remove_number(&self, account_id: &str, number: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM numbers WHERE number = ? AND account_id = ?")
+        let r = sqlx::query("DELETE FROM numbers WHERE number = $1 AND account_id = $2")
             .bind(number)
             .bind(account_id)
             .execute(&self.pool)
@@ -201,7 +203,7 @@ impl SqliteStore {
     }
 
     pub async fn list_numbers(&self, account_id: &str) -> Result<Vec<OwnedNumber>, StoreError> {
-        let rows = sqlx::query("SELECT number, created_at FROM numbers WHERE account_id = ? ORDER BY number")
+        let rows = sqlx::query("SELECT number, created_at FROM numbers WHERE account_id = $1 ORDER BY number")
             .bind(account_id)
             .fetch_all(&self.pool)
             .await?;
@@ -209,7 +211,7 @@ impl SqliteStore {
     }
 
     pub async fn find_number_owner(&self, number: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query("SELECT account_id FROM numbers WHERE number = ?")
+        Ok(sqlx::query("SELECT account_id FROM numbers WHERE number = $1")
             .bind(number)
             .fetch_optional(&self.pool)
             .await?
@@ -222,7 +224,7 @@ impl SqliteStore {
         }
         let generation = self.opt_outs.generation();
         let limit = i64::try_from(opt_out_cache::MAX_CACHED).unwrap_or(i64::MAX) + 1;
-        let rows = sqlx::query("SELECT phone, sender FROM opt_outs WHERE account_id = ? LIMIT ?")
+        let rows = sqlx::query("SELECT phone, sender FROM opt_outs WHERE account_id = $1 LIMIT $2")
             .bind(account_id)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -235,8 +237,7 @@ impl SqliteStore {
         }
         let mut out = Vec::new();
         for chunk in phones.chunks(500) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT DISTINCT phone FROM opt_outs WHERE account_id = ");
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT DISTINCT phone FROM opt_outs WHERE account_id = ");
             qb.push_bind(account_id).push(" AND (sender = '' OR sender = ").push_bind(sender).push(") AND phone IN (");
             let mut sep = qb.separated(", ");
             for p in chunk {
@@ -250,7 +251,7 @@ impl SqliteStore {
 
     pub async fn list_opt_outs(&self, account_id: &str, page: &Page) -> Result<Vec<OptOut>, StoreError> {
         let rows = sqlx::query(
-            "SELECT phone, sender, created_at FROM opt_outs WHERE account_id = ? AND phone > ? ORDER BY phone LIMIT ?",
+            "SELECT phone, sender, created_at FROM opt_outs WHERE account_id = $1 AND phone > $2 ORDER BY phone LIMIT $3",
         )
         .bind(account_id)
         .bind(page.after.as_deref().unwrap_or(""))
@@ -268,7 +269,7 @@ impl SqliteStore {
         opted_out: bool,
     ) -> Result<bool, StoreError> {
         let r = if opted_out {
-            sqlx::query("INSERT INTO opt_outs (account_id, phone, sender, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            sqlx::query("INSERT INTO opt_outs (account_id, phone, sender, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(account_id)
                 .bind(phone)
                 .bind(sender)
@@ -276,7 +277,7 @@ impl SqliteStore {
                 .execute(&self.pool)
                 .await?
         } else {
-            sqlx::query("DELETE FROM opt_outs WHERE account_id = ? AND phone = ? AND sender = ?")
+            sqlx::query("DELETE FROM opt_outs WHERE account_id = $1 AND phone = $2 AND sender = $3")
                 .bind(account_id)
                 .bind(phone)
                 .bind(sender)
@@ -284,6 +285,7 @@ impl SqliteStore {
                 .await?
         };
         self.opt_outs.invalidate(account_id);
+        super::announce(&self.pool, &format!("opt_outs:{account_id}")).await?;
         Ok(r.rows_affected() > 0)
     }
 }

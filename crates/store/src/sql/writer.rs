@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::batch;
+use super::{Conn, ConnectOptions, WRITER_CHECKPOINT, batch};
 use crate::model::{
     AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange,
 };
@@ -48,15 +48,17 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    pub(crate) fn spawn(
-        conn: SqliteConnection,
+    /// Connects (failing fast if the database cannot be reached) and starts the writer task.
+    pub(crate) async fn spawn(
+        options: ConnectOptions,
         webhooks: WebhookCache,
         signals: Signals,
         opt_outs: OptOutCache,
-    ) -> Self {
+    ) -> Result<Self, StoreError> {
+        let conn = Conn::connect_with(&options).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(conn, rx, webhooks, signals, opt_outs));
-        Self { tx }
+        tokio::spawn(run(Link { options, conn: Some(conn) }, rx, webhooks, signals, opt_outs));
+        Ok(Self { tx })
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T, StoreError> {
@@ -105,8 +107,36 @@ impl Writer {
     }
 }
 
+/// The writer's own connection, reopened after the database went away (a restart, a network
+/// cut): requests that arrive meanwhile are answered `Unavailable`, none is left waiting.
+struct Link {
+    options: ConnectOptions,
+    conn: Option<Conn>,
+}
+
+/// Pause after a failed reconnect, so a database that is down is not hammered.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
+
+impl Link {
+    async fn get(&mut self) -> Result<&mut Conn, StoreError> {
+        if self.conn.is_none() {
+            match Conn::connect_with(&self.options).await {
+                Ok(c) => {
+                    tracing::info!("store writer reconnected");
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    return Err(StoreError::Unavailable(format!("cannot reconnect: {e}")));
+                }
+            }
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+}
+
 async fn run(
-    mut conn: SqliteConnection,
+    mut link: Link,
     mut rx: mpsc::Receiver<Op>,
     webhooks: WebhookCache,
     signals: Signals,
@@ -153,20 +183,38 @@ async fn run(
         }
         let started = Instant::now();
         let n = batch.len();
-        commit_batch(&mut conn, batch, &shared).await;
+        let conn = match link.get().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                for op in batch {
+                    fail(op, &e);
+                }
+                continue;
+            }
+        };
+        if commit_batch(conn, batch, &shared).await == Health::Lost {
+            tracing::warn!("store writer lost its connection; reconnecting");
+            link.conn = None;
+            continue;
+        }
         metrics::histogram!("textbird_store_batch_ops").record(n as f64);
         metrics::histogram!("textbird_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        if last_checkpoint.elapsed() >= WRITER_CHECKPOINT_INTERVAL {
+        if let Some(checkpoint) = WRITER_CHECKPOINT
+            && last_checkpoint.elapsed() >= WRITER_CHECKPOINT_INTERVAL
+            && let Some(conn) = link.conn.as_mut()
+        {
             // The background checkpointer copies most pages, but only a checkpoint taken
             // between two of the writer's own transactions can finish the log, which lets
             // the next commit start the WAL over instead of growing it for ever.
             last_checkpoint = Instant::now();
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
+            if let Err(e) = sqlx::query(checkpoint).execute(&mut *conn).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
     }
-    let _ = conn.close().await;
+    if let Some(conn) = link.conn {
+        let _ = conn.close().await;
+    }
     if let Some(done) = stop {
         let _ = done.send(());
     }
@@ -201,23 +249,59 @@ impl Shared<'_> {
     }
 }
 
+/// Whether the writer's connection still works after a batch.
+#[derive(PartialEq, Eq)]
+enum Health {
+    Good,
+    Lost,
+}
+
+/// How often a batch that lost a race with another node (a deadlock or serialization
+/// failure, which the database resolves by aborting one side) is run again whole.
+const CONTENTION_RETRIES: usize = 3;
+
 /// Runs the whole batch in one transaction. If the transaction fails, each request is retried
-/// alone so one bad request cannot fail its neighbours.
-async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, shared: &Shared<'_>) {
+/// alone so one bad request cannot fail its neighbours. When the database is unreachable,
+/// every request is answered `Unavailable` at once and the connection reported lost.
+async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Health {
     let (webhooks, signals) = (shared.webhooks, shared.signals);
     if ops.len() > 1 {
-        match batch::run_all(conn, &ops, webhooks, signals).await {
-            Ok(replies) => {
-                shared.committed(&ops);
-                deliver(ops, replies);
-                return;
+        let mut tries = 0;
+        loop {
+            match batch::run_all(conn, &ops, webhooks, signals).await {
+                Ok(replies) => {
+                    shared.committed(&ops);
+                    deliver(ops, replies);
+                    return Health::Good;
+                }
+                Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
+                Err(e) if e.is_connection_lost() => {
+                    for op in ops {
+                        fail(op, &e);
+                    }
+                    return Health::Lost;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one");
+                    break;
+                }
             }
-            Err(e) => tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one"),
         }
     }
+    let mut health = Health::Good;
     for op in ops {
+        if health == Health::Lost {
+            fail(op, &StoreError::Unavailable("the database connection was lost".into()));
+            continue;
+        }
         let single = [op];
-        let result = batch::run_all(conn, &single, webhooks, signals).await;
+        let mut tries = 0;
+        let result = loop {
+            match batch::run_all(conn, &single, webhooks, signals).await {
+                Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
+                result => break result,
+            }
+        };
         let [op] = single;
         match result {
             Ok(replies) => {
@@ -225,13 +309,16 @@ async fn commit_batch(conn: &mut SqliteConnection, ops: Vec<Op>, shared: &Shared
                 deliver(vec![op], replies);
             }
             Err(e) => {
-                if e.is_unavailable() {
+                if e.is_connection_lost() {
+                    health = Health::Lost;
+                } else if e.is_unavailable() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 fail(op, &e);
             }
         }
     }
+    health
 }
 
 /// One result per op, in op order.

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::QueryBuilder;
+
+use super::{Conn, Db};
 use textbird_types::{Status, now_millis};
 
 use super::{Fanout, ROWS_PER_STATEMENT, message_payload};
@@ -11,7 +13,7 @@ use crate::model::{AcceptBatch, AcceptOutcome};
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn accept_many(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     batches: &[&AcceptBatch],
     fan: &mut Fanout,
     hooks: &WebhookCache,
@@ -41,12 +43,14 @@ pub(super) async fn accept_many(
             if !debit(c, account, batches[i].debit).await? {
                 outcomes[i] = AcceptOutcome::InsufficientBalance;
                 if let Some(k) = &batches[i].idempotency {
-                    sqlx::query("DELETE FROM idempotency_keys WHERE account_id = ? AND credential_id = ? AND key = ?")
-                        .bind(&k.account_id)
-                        .bind(&k.credential_id)
-                        .bind(&k.key)
-                        .execute(&mut *c)
-                        .await?;
+                    sqlx::query(
+                        "DELETE FROM idempotency_keys WHERE account_id = $1 AND credential_id = $2 AND key = $3",
+                    )
+                    .bind(&k.account_id)
+                    .bind(&k.credential_id)
+                    .bind(&k.key)
+                    .execute(&mut *c)
+                    .await?;
                 }
             }
         }
@@ -56,7 +60,7 @@ pub(super) async fn accept_many(
     let debits: Vec<&&AcceptBatch> = stored.iter().filter(|b| b.debit > 0).collect();
     let now = now_millis();
     for chunk in debits.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> =
+        let mut qb: QueryBuilder<Db> =
             QueryBuilder::new("INSERT INTO ledger (account_id, amount, reason, created_at) ");
         qb.push_values(chunk, |mut q, b| {
             q.push_bind(&b.account_id).push_bind(-b.debit).push_bind("send").push_bind(now);
@@ -65,7 +69,7 @@ pub(super) async fn accept_many(
     }
     let messages: Vec<_> = stored.iter().flat_map(|b| &b.messages).collect();
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
              client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at) ",
         );
@@ -104,7 +108,7 @@ pub(super) async fn accept_many(
                 &m.to,
                 &m.sender,
                 m.status.as_str(),
-                i64::from(m.parts),
+                m.parts,
                 m.price,
                 m.client_ref.as_deref(),
                 None,
@@ -117,8 +121,8 @@ pub(super) async fn accept_many(
     Ok(outcomes)
 }
 
-pub(super) async fn debit(c: &mut SqliteConnection, account: &str, amount: i64) -> Result<bool, StoreError> {
-    let r = sqlx::query("UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?")
+pub(super) async fn debit(c: &mut Conn, account: &str, amount: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $3")
         .bind(amount)
         .bind(account)
         .bind(amount)

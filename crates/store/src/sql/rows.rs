@@ -1,7 +1,7 @@
 //! Row to record mapping, shared by the reads and the writer.
 
+use super::DbRow;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::model::{Account, Delivery, Inbound, Message, Webhook};
 
@@ -10,7 +10,7 @@ pub(super) const MESSAGE_COLUMNS: &str = "id, account_id, batch_id, to_number, s
      status, client_ref, callback_url, send_at, valid_until, attempts, connector, carrier_id, \
      error_code, error_detail, possible_duplicate, created_at, updated_at";
 
-pub(super) fn message(r: &SqliteRow) -> Message {
+pub(super) fn message(r: &DbRow) -> Message {
     Message {
         id: r.get(0),
         account_id: r.get(1),
@@ -40,12 +40,12 @@ pub(super) fn message(r: &SqliteRow) -> Message {
 pub(super) const ACCOUNT_COLUMNS: &str =
     "id, name, balance, country, timezone, is_admin, username, password_hash, created_at";
 
-pub(super) fn account(r: &SqliteRow) -> Account {
+pub(super) fn account(r: &DbRow) -> Account {
     account_at(r, 0)
 }
 
 /// An account whose columns start at `o`.
-pub(super) fn account_at(r: &SqliteRow, o: usize) -> Account {
+pub(super) fn account_at(r: &DbRow, o: usize) -> Account {
     Account {
         id: r.get(o),
         name: r.get(o + 1),
@@ -62,7 +62,7 @@ pub(super) fn account_at(r: &SqliteRow, o: usize) -> Account {
 pub(super) const WEBHOOK_COLUMNS: &str = "id, account_id, url, events, secret, previous_secret, previous_until, \
      enabled, disabled_reason, failing_since, created_at, updated_at";
 
-pub(super) fn webhook(r: &SqliteRow) -> Webhook {
+pub(super) fn webhook(r: &DbRow) -> Webhook {
     let events: String = r.get(3);
     Webhook {
         id: r.get(0),
@@ -83,7 +83,7 @@ pub(super) fn webhook(r: &SqliteRow) -> Webhook {
 pub(super) const DELIVERY_COLUMNS: &str = "id, webhook_id, url, event_type, payload, state, attempts, \
      next_attempt_at, last_status, last_error, created_at";
 
-pub(super) fn delivery(r: &SqliteRow) -> Delivery {
+pub(super) fn delivery(r: &DbRow) -> Delivery {
     Delivery {
         id: r.get(0),
         webhook_id: r.get(1),
@@ -101,7 +101,7 @@ pub(super) fn delivery(r: &SqliteRow) -> Delivery {
 
 pub(super) const INBOUND_COLUMNS: &str = "id, from_number, to_number, body, connector, keyword, created_at";
 
-pub(super) fn inbound(r: &SqliteRow) -> Inbound {
+pub(super) fn inbound(r: &DbRow) -> Inbound {
     Inbound {
         id: r.get(0),
         from: r.get(1),

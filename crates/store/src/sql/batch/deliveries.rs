@@ -1,25 +1,28 @@
 //! Webhook outbox: leasing due deliveries and recording attempts.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
+use super::Conn;
+
+use super::super::SKIP_LOCKED;
 use super::DISABLE_AFTER_MS;
 use crate::StoreError;
 use crate::model::{AttemptResult, DeliveryJob, DeliveryNext};
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn record_attempts(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     results: &[AttemptResult],
     hooks: &WebhookCache,
 ) -> Result<(), StoreError> {
     for a in results {
         sqlx::query(
             "INSERT INTO webhook_attempts (delivery_id, account_id, status_code, error, duration_ms, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&a.delivery_id)
         .bind(&a.account_id)
-        .bind(a.status_code.map(i64::from))
+        .bind(a.status_code.map(i32::from))
         .bind(&a.error)
         .bind(a.duration_ms)
         .bind(a.at)
@@ -31,12 +34,12 @@ pub(super) async fn record_attempts(
             DeliveryNext::Dead | DeliveryNext::DisableEndpoint(_) => ("failed", a.at),
         };
         sqlx::query(
-            "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_status = ?, \
-             last_error = ?, updated_at = ? WHERE id = ?",
+            "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
+             last_error = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(state)
         .bind(next_at)
-        .bind(a.status_code.map(i64::from))
+        .bind(a.status_code.map(i32::from))
         .bind(&a.error)
         .bind(a.at)
         .bind(&a.delivery_id)
@@ -45,7 +48,7 @@ pub(super) async fn record_attempts(
         let Some(webhook_id) = &a.webhook_id else { continue };
         let disable_reason = match &a.next {
             DeliveryNext::Succeeded => {
-                sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL")
+                sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
                     .bind(webhook_id)
                     .execute(&mut *c)
                     .await?;
@@ -54,7 +57,7 @@ pub(super) async fn record_attempts(
             DeliveryNext::DisableEndpoint(reason) => Some(reason.clone()),
             DeliveryNext::RetryAt(_) | DeliveryNext::Dead => {
                 let row = sqlx::query(
-                    "UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ? RETURNING failing_since",
+                    "UPDATE webhooks SET failing_since = coalesce(failing_since, $1) WHERE id = $2 RETURNING failing_since",
                 )
                 .bind(a.at)
                 .bind(webhook_id)
@@ -66,18 +69,19 @@ pub(super) async fn record_attempts(
             }
         };
         if let Some(reason) = disable_reason {
-            sqlx::query("UPDATE webhooks SET enabled = FALSE, disabled_reason = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE webhooks SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3")
                 .bind(&reason)
                 .bind(a.at)
                 .bind(webhook_id)
                 .execute(&mut *c)
                 .await?;
-            sqlx::query("UPDATE webhook_deliveries SET state = 'canceled', updated_at = ? WHERE webhook_id = ? AND state = 'pending'")
+            sqlx::query("UPDATE webhook_deliveries SET state = 'canceled', updated_at = $1 WHERE webhook_id = $2 AND state = 'pending'")
                 .bind(a.at)
                 .bind(webhook_id)
                 .execute(&mut *c)
                 .await?;
             hooks.disable(webhook_id, &reason);
+            super::super::announce(&mut *c, "webhooks").await?;
             tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook endpoint disabled");
         }
     }
@@ -85,22 +89,23 @@ pub(super) async fn record_attempts(
 }
 
 pub(super) async fn claim_deliveries(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     now: i64,
     lease_until: i64,
     limit: u32,
 ) -> Result<Vec<DeliveryJob>, StoreError> {
-    let rows = sqlx::query(
-        "UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id IN (SELECT id FROM webhook_deliveries \
-         WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) \
-         RETURNING id, account_id, webhook_id, url, event_type, payload, attempts, created_at",
-    )
-    .bind(lease_until)
-    .bind(now)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *c)
-    .await?;
+    let sql = format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM webhook_deliveries \
+         WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{SKIP_LOCKED}) \
+         RETURNING id, account_id, webhook_id, url, event_type, payload, attempts, created_at"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease_until)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await?;
     Ok(rows
         .iter()
         .map(|r| DeliveryJob {

@@ -1,6 +1,6 @@
 //! Inbound messages and the opt-outs their keywords change.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 use textbird_types::format_millis;
 
 use super::Fanout;
@@ -9,14 +9,14 @@ use crate::model::NewInbound;
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn receive(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     m: &NewInbound,
     fan: &mut Fanout,
     hooks: &WebhookCache,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO inbound_messages (id, account_id, from_number, to_number, body, connector, keyword, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&m.id)
     .bind(&m.account_id)
@@ -30,7 +30,7 @@ pub(super) async fn receive(
     .await?;
     match m.keyword.as_deref() {
         Some("stop") => {
-            sqlx::query("INSERT INTO opt_outs (account_id, phone, sender, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            sqlx::query("INSERT INTO opt_outs (account_id, phone, sender, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(&m.account_id)
                 .bind(&m.from)
                 .bind(&m.opt_out_sender)
@@ -39,7 +39,7 @@ pub(super) async fn receive(
                 .await?;
         }
         Some("start") => {
-            sqlx::query("DELETE FROM opt_outs WHERE account_id = ? AND phone = ? AND sender = ?")
+            sqlx::query("DELETE FROM opt_outs WHERE account_id = $1 AND phone = $2 AND sender = $3")
                 .bind(&m.account_id)
                 .bind(&m.from)
                 .bind(&m.opt_out_sender)
@@ -47,6 +47,9 @@ pub(super) async fn receive(
                 .await?;
         }
         _ => {}
+    }
+    if m.keyword.is_some() {
+        super::super::announce(&mut *c, &format!("opt_outs:{}", m.account_id)).await?;
     }
     let event_type = "message.received";
     let payload = serde_json::json!({

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Row};
+
+use super::{Conn, Db, DbRow};
 use textbird_types::{Money, format_millis, new_id};
 
 use super::writer::{Done, Op};
@@ -95,9 +97,9 @@ impl Fanout {
         }
     }
 
-    async fn flush(self, c: &mut SqliteConnection) -> Result<HashMap<&'static str, u64>, StoreError> {
+    async fn flush(self, c: &mut Conn) -> Result<HashMap<&'static str, u64>, StoreError> {
         for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> =
+            let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("INSERT INTO message_events (message_id, status, detail, created_at) ");
             qb.push_values(chunk, |mut b, (id, status, detail, at)| {
                 b.push_bind(id).push_bind(*status).push_bind(detail).push_bind(*at);
@@ -105,7 +107,7 @@ impl Fanout {
             qb.build().execute(&mut *c).await?;
         }
         for chunk in self.deliveries.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
                 "INSERT INTO webhook_deliveries (id, account_id, webhook_id, url, event_type, payload, state, \
                  attempts, next_attempt_at, created_at, updated_at) ",
             );
@@ -126,7 +128,7 @@ impl Fanout {
         }
         let mut credit: HashMap<String, i64> = HashMap::new();
         for chunk in self.refunds.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> =
+            let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("INSERT INTO ledger (account_id, message_id, amount, reason, created_at) ");
             qb.push_values(chunk, |mut b, (account, message, amount, at)| {
                 b.push_bind(account).push_bind(message).push_bind(*amount).push_bind("refund").push_bind(*at);
@@ -138,7 +140,7 @@ impl Fanout {
             }
         }
         for (account, amount) in credit {
-            sqlx::query("UPDATE accounts SET balance = balance + ? WHERE id = ?")
+            sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
                 .bind(amount)
                 .bind(account)
                 .execute(&mut *c)
@@ -157,7 +159,7 @@ fn message_payload(
     to: &str,
     sender: &str,
     status: &str,
-    parts: i64,
+    parts: i32,
     price: i64,
     client_ref: Option<&str>,
     error_code: Option<&str>,
@@ -186,13 +188,13 @@ fn message_payload(
 
 /// Runs every op of a batch in one transaction; one result per op, in order.
 pub(super) async fn run_all(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ops: &[Op],
     hooks: &WebhookCache,
     signals: &Signals,
 ) -> Result<Vec<Done>, StoreError> {
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let c: &mut SqliteConnection = &mut tx;
+    let mut tx = conn.begin_with(super::BEGIN_WRITE).await?;
+    let c: &mut Conn = &mut tx;
     let mut fan = Fanout { notify: signals.has_listeners(), ..Fanout::default() };
     let mut out: Vec<Option<Done>> = ops.iter().map(|_| None).collect();
 

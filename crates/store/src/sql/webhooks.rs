@@ -1,23 +1,22 @@
 //! Webhook endpoints, their deliveries and attempts (reads and configuration writes; the
 //! outbox itself is written by the batching writer).
 
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
-use super::SqliteStore;
 use super::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, page_limit};
 use crate::StoreError;
 use crate::model::{Attempt, Delivery, Page, Webhook};
 
-pub(super) async fn load_all(pool: &SqlitePool) -> Result<Vec<Webhook>, StoreError> {
+pub(super) async fn load_all(pool: &sqlx::Pool<super::Db>) -> Result<Vec<Webhook>, StoreError> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks");
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?.iter().map(rows::webhook).collect())
 }
 
-impl SqliteStore {
+impl super::SqlStore {
     pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO webhooks (id, account_id, url, events, secret, previous_secret, previous_until, enabled, \
-             disabled_reason, failing_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             disabled_reason, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&w.id)
         .bind(&w.account_id)
@@ -34,11 +33,12 @@ impl SqliteStore {
         .execute(&self.pool)
         .await?;
         self.webhooks.upsert(w);
+        super::announce(&self.pool, "webhooks").await?;
         Ok(())
     }
 
     pub async fn find_webhook(&self, account_id: &str, id: &str) -> Result<Option<Webhook>, StoreError> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ? AND account_id = ?");
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND account_id = $2");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
@@ -49,7 +49,7 @@ impl SqliteStore {
     }
 
     pub async fn list_webhooks(&self, account_id: &str) -> Result<Vec<Webhook>, StoreError> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? ORDER BY id");
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 ORDER BY id");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .fetch_all(&self.pool)
@@ -61,8 +61,8 @@ impl SqliteStore {
 
     pub async fn update_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
         let r = sqlx::query(
-            "UPDATE webhooks SET url = ?, events = ?, secret = ?, previous_secret = ?, previous_until = ?, \
-             enabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND account_id = ?",
+            "UPDATE webhooks SET url = $1, events = $2, secret = $3, previous_secret = $4, previous_until = $5, \
+             enabled = $6, disabled_reason = $7, failing_since = $8, updated_at = $9 WHERE id = $10 AND account_id = $11",
         )
         .bind(&w.url)
         .bind(w.events.join(","))
@@ -79,17 +79,19 @@ impl SqliteStore {
         .await?;
         if r.rows_affected() > 0 {
             self.webhooks.upsert(w);
+            super::announce(&self.pool, "webhooks").await?;
         }
         Ok(r.rows_affected() > 0)
     }
 
     pub async fn delete_webhook(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ?")
+        let r = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account_id)
             .execute(&self.pool)
             .await?;
         self.webhooks.remove(account_id, id);
+        super::announce(&self.pool, "webhooks").await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -100,8 +102,8 @@ impl SqliteStore {
         page: &Page,
     ) -> Result<Vec<Delivery>, StoreError> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = ? AND (? IS NULL OR webhook_id = ?) \
-             AND id < ? ORDER BY id DESC LIMIT ?"
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = $1 AND ($2 IS NULL OR webhook_id = $3) \
+             AND id < $4 ORDER BY id DESC LIMIT $5"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
@@ -115,7 +117,7 @@ impl SqliteStore {
     }
 
     pub async fn find_delivery(&self, account_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ? AND account_id = ?");
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND account_id = $2");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
@@ -128,7 +130,7 @@ impl SqliteStore {
     pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
         let rows = sqlx::query(
             "SELECT status_code, error, duration_ms, created_at FROM webhook_attempts \
-             WHERE delivery_id = ? AND account_id = ? ORDER BY id",
+             WHERE delivery_id = $1 AND account_id = $2 ORDER BY id",
         )
         .bind(delivery_id)
         .bind(account_id)
@@ -147,7 +149,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         let Some(id) = webhook_id else {
-            let row = sqlx::query("SELECT callback_secret FROM accounts WHERE id = ?")
+            let row = sqlx::query("SELECT callback_secret FROM accounts WHERE id = $1")
                 .bind(account_id)
                 .fetch_optional(&self.pool)
                 .await?;

@@ -1,15 +1,16 @@
 //! Reads of messages, their events and inbound messages.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
-use super::SqliteStore;
+use super::Db;
+
 use super::rows::{self, INBOUND_COLUMNS, MESSAGE_COLUMNS, page_limit};
 use crate::StoreError;
 use crate::model::{Inbound, Message, MessageEvent, MessageFilter, Page};
 
-impl SqliteStore {
+impl super::SqlStore {
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ? AND account_id = ?");
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND account_id = $2");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
@@ -21,7 +22,7 @@ impl SqliteStore {
 
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         let rows =
-            sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = ? ORDER BY id")
+            sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = $1 ORDER BY id")
                 .bind(message_id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -35,7 +36,7 @@ impl SqliteStore {
         f: &MessageFilter,
         page: &Page,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> =
+        let mut qb: QueryBuilder<Db> =
             QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = "));
         qb.push_bind(account_id);
         if let Some(after) = &page.after {
@@ -61,7 +62,7 @@ impl SqliteStore {
     }
 
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> =
+        let mut qb: QueryBuilder<Db> =
             QueryBuilder::new(format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = "));
         qb.push_bind(account_id);
         if let Some(after) = &page.after {
@@ -72,8 +73,11 @@ impl SqliteStore {
     }
 
     pub async fn release_stale_leases(&self, now: i64) -> Result<u64, StoreError> {
+        if !super::OWNS_QUEUE {
+            return Ok(0);
+        }
         let r = sqlx::query(
-            "UPDATE messages SET next_attempt_at = ? WHERE status = 'queued' AND lease_owner IS NOT NULL AND next_attempt_at > ?",
+            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL AND next_attempt_at > $2",
         )
         .bind(now)
         .bind(now)
@@ -84,7 +88,7 @@ impl SqliteStore {
 
     pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, carrier_id FROM messages WHERE connector = ? AND status = 'submitted' AND carrier_id IS NOT NULL LIMIT ?",
+            "SELECT id, carrier_id FROM messages WHERE connector = $1 AND status = 'submitted' AND carrier_id IS NOT NULL LIMIT $2",
         )
         .bind(connector)
         .bind(i64::from(limit))
@@ -99,7 +103,7 @@ impl SqliteStore {
         carrier_ids: &[String],
     ) -> Result<Option<String>, StoreError> {
         for carrier_id in carrier_ids {
-            let row = sqlx::query("SELECT id FROM messages WHERE connector = ? AND carrier_id = ? LIMIT 1")
+            let row = sqlx::query("SELECT id FROM messages WHERE connector = $1 AND carrier_id = $2 LIMIT 1")
                 .bind(connector)
                 .bind(carrier_id)
                 .fetch_optional(&self.pool)
@@ -120,7 +124,7 @@ impl SqliteStore {
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM messages WHERE status = 'queued' \
-             UNION ALL SELECT min(next_attempt_at) FROM messages WHERE status = 'scheduled')",
+             UNION ALL SELECT min(next_attempt_at) FROM messages WHERE status = 'scheduled') AS due",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -135,7 +139,7 @@ impl SqliteStore {
     ) -> Result<Option<crate::IdempotencyRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT request_hash, status_code, response, created_at FROM idempotency_keys \
-             WHERE account_id = ? AND credential_id = ? AND key = ?",
+             WHERE account_id = $1 AND credential_id = $2 AND key = $3",
         )
         .bind(account_id)
         .bind(credential_id)
@@ -147,7 +151,7 @@ impl SqliteStore {
             credential_id: credential_id.to_owned(),
             key: key.to_owned(),
             request_hash: r.get(0),
-            status_code: r.get::<i64, _>(1) as u16,
+            status_code: u16::try_from(r.get::<i32, _>(1)).unwrap_or_default(),
             response: r.get(2),
             created_at: r.get(3),
         }))
@@ -159,7 +163,7 @@ impl SqliteStore {
     }
 
     pub async fn prune(&self, before: i64) -> Result<u64, StoreError> {
-        let a = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        let a = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?
@@ -169,19 +173,16 @@ impl SqliteStore {
 }
 
 /// Stores a response under its key unless the key is taken; false when it was.
-pub(super) async fn insert_idempotency(
-    c: &mut sqlx::SqliteConnection,
-    k: &crate::IdempotencyRecord,
-) -> Result<bool, StoreError> {
+pub(super) async fn insert_idempotency(c: &mut super::Conn, k: &crate::IdempotencyRecord) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "INSERT INTO idempotency_keys (account_id, credential_id, key, request_hash, status_code, response, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
     .bind(&k.account_id)
     .bind(&k.credential_id)
     .bind(&k.key)
     .bind(&k.request_hash)
-    .bind(i64::from(k.status_code))
+    .bind(i32::from(k.status_code))
     .bind(&k.response)
     .bind(k.created_at)
     .execute(&mut *c)

@@ -1,0 +1,92 @@
+//! The PostgreSQL backend, for one node or several sharing one database: the same statements
+//! as `SQLite` (see `sql/mod.rs`), claims that skip rows another node has locked, leases that
+//! run out when a node dies, and cache invalidations announced to every node with
+//! `LISTEN`/`NOTIFY`.
+
+#[path = "sql/mod.rs"]
+mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+
+use crate::{OpenOptions, StoreError};
+pub use sql::SqlStore as PostgresStore;
+
+pub(crate) type Db = sqlx::Postgres;
+const BEGIN_WRITE: &str = "BEGIN";
+/// Several nodes claim from one queue: a row another node has locked is skipped.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+/// Other nodes may be alive and holding leases; a dead node's leases simply run out.
+const OWNS_QUEUE: bool = false;
+const WRITER_CHECKPOINT: Option<&str> = None;
+/// Announces a change that other nodes cache (delivered when the transaction commits).
+const ANNOUNCE: Option<&str> = Some("SELECT pg_notify('textbird_cache', $1)");
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long one statement may run before the database cancels it.
+const STATEMENT_TIMEOUT: &str = "30s";
+/// How long a request waits for a pooled connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A full cache reload this often, in case a notice was lost with a connection.
+const CACHE_REFRESH: Duration = Duration::from_secs(30);
+
+/// Connects to the database at `url` (`postgres://...`).
+pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<PostgresStore, StoreError> {
+    let connect = PgConnectOptions::from_str(url)?
+        .application_name("textbird")
+        .options([("statement_timeout", STATEMENT_TIMEOUT), ("lock_timeout", "10s")])
+        .log_statements(tracing::log::LevelFilter::Trace);
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(2))
+        .min_connections(0)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A connection the server dropped (a restart) is noticed before a request gets it.
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_mins(5))
+        .connect_with(connect.clone())
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+    let has_table =
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'";
+    sql::check_schema(&pool, &MIGRATOR, has_table, options.migrate).await?;
+    let store = PostgresStore::start(pool.clone(), connect).await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.listen("textbird_cache").await?;
+    tokio::spawn(follow_changes(listener, store.clone()));
+    Ok(store)
+}
+
+/// Applies other nodes' (and this node's) change notices to the caches until the pool closes.
+/// A lost connection may have lost notices with it, so every cache is reloaded after one.
+async fn follow_changes(mut listener: PgListener, store: PostgresStore) {
+    let mut refresh = tokio::time::interval(CACHE_REFRESH);
+    refresh.tick().await;
+    loop {
+        let reload_all = tokio::select! {
+            n = listener.try_recv() => match n {
+                Ok(Some(n)) => {
+                    let account = n.payload().strip_prefix("opt_outs:");
+                    if let Err(e) = store.refresh_caches(account).await {
+                        tracing::warn!(error = %e, "cache refresh failed");
+                    }
+                    false
+                }
+                Ok(None) => true,
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "change notices interrupted");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    true
+                }
+            },
+            _ = refresh.tick() => true,
+        };
+        if reload_all && let Err(e) = store.refresh_caches(None).await {
+            tracing::warn!(error = %e, "cache refresh failed");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The SQL both backends share. This module is compiled once per backend: `sqlite.rs` and
+//! `postgres.rs` each include it with `#[path]`, after defining `Db` (the sqlx database) and
+//! the few dialect constants the statements need (`BEGIN_WRITE`, `SKIP_LOCKED`, ...). Every
+//! statement is written once, with `$N` placeholders, which both drivers accept; integers are
+//! `BIGINT` except the counters the model holds as `i32` (`parts`, `attempts`, HTTP statuses),
+//! which are `INTEGER` on both.
+
+mod accounts;
+mod batch;
+mod messages;
+mod rows;
+mod webhooks;
+mod writer;
+
+use sqlx::{Connection, Database, Pool};
+
+use crate::opt_out_cache::OptOutCache;
+use crate::webhook_cache::WebhookCache;
+use crate::{Signals, StoreError};
+use writer::Writer;
+
+pub(crate) use super::Db;
+use super::{ANNOUNCE, BEGIN_WRITE, OWNS_QUEUE, SKIP_LOCKED, WRITER_CHECKPOINT};
+
+pub(crate) type Conn = <Db as Database>::Connection;
+pub(crate) type DbRow = <Db as Database>::Row;
+pub(crate) type ConnectOptions = <Conn as Connection>::Options;
+
+/// One backend's store: a pool for reads and configuration writes, and the batching writer
+/// for the hot path.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: Pool<Db>,
+    writer: Writer,
+    webhooks: WebhookCache,
+    signals: Signals,
+    opt_outs: OptOutCache,
+}
+
+impl SqlStore {
+    /// Loads the caches and starts the writer, which opens its own connection with `writer`.
+    pub(crate) async fn start(pool: Pool<Db>, writer: ConnectOptions) -> Result<Self, StoreError> {
+        let webhooks = WebhookCache::default();
+        webhooks.replace_all(webhooks::load_all(&pool).await?);
+        let signals = Signals::default();
+        let opt_outs = OptOutCache::default();
+        let writer = Writer::spawn(writer, webhooks.clone(), signals.clone(), opt_outs.clone()).await?;
+        Ok(Self { pool, writer, webhooks, signals, opt_outs })
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Caches other nodes may have made stale: reread the webhook endpoints, forget opt-outs.
+    #[cfg_attr(not(test), allow(dead_code, reason = "only nodes that share a database hear of others' changes"))]
+    pub(crate) async fn refresh_caches(&self, opt_outs_of: Option<&str>) -> Result<(), StoreError> {
+        match opt_outs_of {
+            Some(account_id) => self.opt_outs.invalidate(account_id),
+            None => {
+                self.opt_outs.invalidate_all();
+                self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.writer.shutdown().await;
+        self.pool.close().await;
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Begins a write transaction; on `SQLite` it takes the write lock at once, so it waits on
+    /// `busy_timeout` instead of failing when it would upgrade from a read.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+    }
+}
+
+/// Tells every node sharing the database that something it caches changed: `webhooks`, or
+/// `opt_outs:ACCOUNT`. Inside a transaction the notice goes out when it commits.
+pub(crate) async fn announce<'e, E>(executor: E, what: &str) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    if let Some(sql) = ANNOUNCE {
+        sqlx::query(sql).bind(what).execute(executor).await?;
+    }
+    Ok(())
+}
+
+/// Applies pending migrations (when allowed) and refuses a database newer than this binary.
+/// `has_table` counts the migrations table (how differs by backend).
+pub(crate) async fn check_schema(
+    pool: &Pool<Db>,
+    migrator: &sqlx::migrate::Migrator,
+    has_table: &'static str,
+    migrate: bool,
+) -> Result<(), StoreError> {
+    use sqlx::Row;
+    let binary = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    let mut conn = pool.acquire().await?;
+    let has_table: i64 = sqlx::query(has_table).fetch_one(&mut *conn).await?.get(0);
+    let database: i64 = if has_table > 0 {
+        sqlx::query("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut *conn)
+            .await?
+            .get(0)
+    } else {
+        0
+    };
+    if database > binary {
+        return Err(StoreError::SchemaTooNew { database, binary });
+    }
+    if database < binary {
+        if !migrate {
+            return Err(StoreError::SchemaBehind);
+        }
+        migrator.run(&mut *conn).await?;
+    }
+    conn.close().await.ok();
+    Ok(())
+}
