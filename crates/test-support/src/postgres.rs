@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection, Row, SqliteConnection};
 
 /// The variable naming the database tests may create schemas in.
 pub const DATABASE_URL_VAR: &str = "TEXTBIRD_TEST_DATABASE_URL";
@@ -52,20 +52,47 @@ impl Drop for PgScratch {
     }
 }
 
-/// Runs one statement on its own connection, from a thread of its own so it works inside
-/// and outside an async runtime.
 fn run(url: &str, sql: &str) {
+    query(url, sql);
+}
+
+/// Runs one statement against a database URL (`sqlite://` or `postgres://`) on a connection
+/// of its own, from a thread of its own so it works inside and outside an async runtime.
+/// Returns the first column of the first row, as text, when there is one. Panics on error.
+pub fn query(url: &str, sql: &str) -> Option<String> {
     let (url, sql) = (url.to_owned(), sql.to_owned());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async {
-            let mut conn = PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-            conn.execute(sqlx::AssertSqlSafe(sql.clone())).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-            let _ = conn.close().await;
-        });
+            let fail = |e: sqlx::Error| -> ! { panic!("{sql}: {e}") };
+            if url.starts_with("sqlite:") {
+                let mut conn = SqliteConnection::connect(&url).await.unwrap_or_else(|e| fail(e));
+                let row = conn.fetch_optional(sqlx::AssertSqlSafe(sql.clone())).await.unwrap_or_else(|e| fail(e));
+                let _ = conn.close().await;
+                row.map(|r| first_column(&r))
+            } else {
+                let mut conn = PgConnection::connect(&url).await.unwrap_or_else(|e| fail(e));
+                let row = conn.fetch_optional(sqlx::AssertSqlSafe(sql.clone())).await.unwrap_or_else(|e| fail(e));
+                let _ = conn.close().await;
+                row.map(|r| first_column(&r))
+            }
+        })
     })
     .join()
-    .expect("PostgreSQL helper thread");
+    .expect("database helper thread")
+}
+
+/// The first column as text, whatever its type (integers and text are what tests read).
+fn first_column<R: Row>(row: &R) -> String
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    if row.columns().is_empty() {
+        return String::new();
+    }
+    row.try_get::<i64, _>(0).map(|v| v.to_string()).or_else(|_| row.try_get::<String, _>(0)).unwrap_or_default()
 }
 
 fn rand_u32() -> u32 {

@@ -248,14 +248,15 @@ impl Server {
         }
     }
 
-    /// Runs `sql` with the `sqlite3` command-line tool on this server's database; `None` when
-    /// the tool is not installed (the caller skips, saying why).
-    pub fn sqlite(&self, sql: &str) -> Option<Output> {
-        match Command::new("sqlite3").arg(self.db_path()).arg(sql).output() {
-            Ok(out) => Some(out),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => panic!("cannot run sqlite3: {e}"),
-        }
+    /// Runs one statement on this server's database (either backend); the first column of the
+    /// first row as text, if any.
+    pub fn sql(&self, statement: &str) -> Option<String> {
+        crate::postgres::query(&self.database_url(), statement)
+    }
+
+    /// Whether this server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database.is_some()
     }
 
     /// Writes `contents` to `name` in the server's directory; returns the path.

@@ -57,7 +57,7 @@ impl SqlStore {
     }
 
     /// Caches other nodes may have made stale: reread the webhook endpoints, forget opt-outs.
-    #[cfg_attr(not(test), allow(dead_code, reason = "only nodes that share a database hear of others' changes"))]
+    #[allow(dead_code, reason = "only nodes that share a database hear of others' changes")]
     pub(crate) async fn refresh_caches(&self, opt_outs_of: Option<&str>) -> Result<(), StoreError> {
         match opt_outs_of {
             Some(account_id) => self.opt_outs.invalidate(account_id),
