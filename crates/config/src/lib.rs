@@ -332,11 +332,15 @@ pub struct DispatcherSettings {
     pub lease_secs: u64,
     /// Attempts before a temporary failure becomes final.
     pub max_attempts: u32,
+    /// This node's name, unique among the nodes sharing a database. Its leases carry it, so
+    /// a node restarted under the same name takes its own leases back at once instead of
+    /// waiting for them to expire. Empty: the host name and the HTTP port.
+    pub node: String,
 }
 
 impl Default for DispatcherSettings {
     fn default() -> Self {
-        Self { batch_size: 500, lease_secs: 120, max_attempts: 10 }
+        Self { batch_size: 500, lease_secs: 120, max_attempts: 10, node: String::new() }
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::connector::{Connector, SubmitOutcome};
 use crate::router::Router;
 use crate::status_sink::StatusSink;
-use crate::throttle::TokenBucket;
+use crate::throttle::{SharedBudget, TokenBucket};
 
 /// Longest sleep between queue scans when nothing wakes the dispatcher: the safety net for
 /// leases that expired and messages written by another process.
@@ -58,11 +58,17 @@ struct Outcomes {
     inflight: Arc<AtomicUsize>,
     room: Arc<Notify>,
     max_attempts: i32,
+    lease_ms: i64,
 }
 
 impl Outcomes {
     fn done(&self, change: StatusChange) {
         self.sink.push(change);
+        self.abandon();
+    }
+
+    /// Frees the item's place without recording anything: its lease decides what follows.
+    fn abandon(&self) {
         self.inflight.fetch_sub(1, Ordering::AcqRel);
         self.room.notify_one();
     }
@@ -84,6 +90,7 @@ impl Dispatcher {
             inflight: inflight.clone(),
             room: room.clone(),
             max_attempts: settings.dispatcher.max_attempts as i32,
+            lease_ms: lease_ms(settings),
         };
         let mut capacity = 0;
         let mut lanes = HashMap::new();
@@ -93,7 +100,10 @@ impl Dispatcher {
             let depth = (c.window() * 2 + c.tps() as usize * 2).max(16);
             capacity += depth;
             let (tx, rx) = mpsc::channel(depth);
-            tokio::spawn(connector_worker(c.clone(), rx, outcomes.clone()));
+            // Nodes sharing a database share each connector's messages per second.
+            let budget =
+                (c.tps() > 0).then(|| SharedBudget::new(store.clone(), format!("connector:{}", c.name()), c.tps()));
+            tokio::spawn(connector_worker(c.clone(), rx, outcomes.clone(), budget));
             lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx });
         }
         Self {
@@ -103,7 +113,7 @@ impl Dispatcher {
             connectors: lanes,
             sink,
             batch_size: settings.dispatcher.batch_size.max(1),
-            lease_ms: (settings.dispatcher.lease_secs.max(5) * 1000) as i64,
+            lease_ms: lease_ms(settings),
             inflight,
             room,
             capacity,
@@ -205,13 +215,23 @@ impl Dispatcher {
     }
 }
 
+fn lease_ms(settings: &Settings) -> i64 {
+    (settings.dispatcher.lease_secs.max(5) * 1000) as i64
+}
+
 fn mask(number: &str) -> String {
     let keep = number.len().min(4);
     format!("{}…", &number[..keep])
 }
 
-/// Submits one connector's messages within its window and throttle.
-async fn connector_worker(connector: Arc<dyn Connector>, mut rx: mpsc::Receiver<DispatchItem>, out: Outcomes) {
+/// Submits one connector's messages within its window and throttle (this node's bucket and,
+/// where nodes share the database, their common budget).
+async fn connector_worker(
+    connector: Arc<dyn Connector>,
+    mut rx: mpsc::Receiver<DispatchItem>,
+    out: Outcomes,
+    mut budget: Option<SharedBudget>,
+) {
     let window = Arc::new(Semaphore::new(connector.window().max(1)));
     let tps = connector.tps();
     let bucket = Arc::new(Mutex::new((tps > 0).then(|| TokenBucket::new(tps, Instant::now()))));
@@ -229,8 +249,19 @@ async fn connector_worker(connector: Arc<dyn Connector>, mut rx: mpsc::Receiver<
                 None => break,
             }
         }
+        if let Some(budget) = budget.as_mut() {
+            budget.take().await;
+        }
         let permit = window.clone().acquire_owned().await.expect("semaphore never closes");
         let now = now_millis();
+        if now + out.lease_ms / 2 > item.lease_until {
+            // It waited behind the throttle for half its lease: submitted now, its outcome
+            // might be recorded after another node took it over. Leave it to the lease's end
+            // (it comes back flagged as a possible duplicate, though it was never sent).
+            metrics::counter!("textbird_dispatch_lease_lapsed_total").increment(1);
+            out.abandon();
+            continue;
+        }
         if now > item.valid_until {
             // It waited out its validity behind the throttle or the window.
             let mut c = StatusChange::new(&item.id, Status::Expired, now);

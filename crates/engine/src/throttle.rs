@@ -1,6 +1,9 @@
-//! A token bucket for messages per second, with time passed in so it tests without sleeping.
+//! Messages per second: a token bucket per node (time passed in, so it tests without
+//! sleeping), and a budget shared by every node of one database.
 
 use std::time::{Duration, Instant};
+
+use textbird_store::Store;
 
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -34,6 +37,57 @@ impl TokenBucket {
     pub fn pause(&mut self, now: Instant, pause: Duration) {
         self.tokens = -pause.as_secs_f64() * self.rate;
         self.last = now;
+    }
+}
+
+/// A node's draw on a per-second budget that every node sharing the database draws from,
+/// so N nodes together stay within one connector's limit rather than N times it. Units are
+/// taken from the database in chunks; a chunk is good only for the second it was granted in.
+pub(crate) struct SharedBudget {
+    store: Store,
+    key: String,
+    limit: u32,
+    chunk: u32,
+    left: u32,
+    until: Instant,
+    /// `false` once the store said it needs no sharing (`SQLite`: one node).
+    shared: bool,
+}
+
+/// Pause when the database cannot be asked: hold back rather than exceed the limit.
+const BUDGET_RETRY: Duration = Duration::from_millis(250);
+
+impl SharedBudget {
+    pub(crate) fn new(store: Store, key: String, limit: u32) -> Self {
+        let now = Instant::now();
+        Self { store, key, limit, chunk: (limit / 10).max(1), left: 0, until: now, shared: true }
+    }
+
+    /// Waits until this node may send one more.
+    pub(crate) async fn take(&mut self) {
+        while self.shared {
+            let now = Instant::now();
+            if self.left > 0 && now < self.until {
+                self.left -= 1;
+                return;
+            }
+            match self.store.take_budget(&self.key, self.chunk, self.limit).await {
+                Ok(None) => self.shared = false,
+                Ok(Some((granted, next_ms))) => {
+                    let next = Duration::from_millis(next_ms.max(1));
+                    if granted > 0 {
+                        self.left = granted;
+                        self.until = Instant::now() + next;
+                    } else {
+                        tokio::time::sleep(next).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, key = %self.key, "cannot take from the shared budget");
+                    tokio::time::sleep(BUDGET_RETRY).await;
+                }
+            }
+        }
     }
 }
 

@@ -17,19 +17,35 @@ use tokio::task::JoinHandle;
 
 /// Deliveries in flight to one endpoint at once.
 const PER_ENDPOINT: usize = 4;
+/// Deliveries one endpoint may have claimed and waiting for its slots; more are handed back
+/// to the queue, so a slow endpoint holds only this much of the node's backlog.
+const PER_ENDPOINT_WAITING: usize = 64;
+/// Claimed deliveries a node holds (posting or waiting), per unit of concurrency.
+const BACKLOG_PER_SLOT: usize = 8;
+/// When a delivery handed back (its endpoint was saturated) is due again.
+const HAND_BACK_MS: i64 = 1_000;
 /// Safety-net scan interval when nothing signals new deliveries.
 const SAFETY_SCAN: Duration = Duration::from_secs(1);
-/// A delivery skipped because its endpoint is saturated comes back after its lease; the
-/// lease beyond the timeout covers recording the outcome.
+/// The lease beyond the timeout covers recording the outcome.
 const LEASE_MARGIN_MS: i64 = 15_000;
 const USER_AGENT: &str = concat!("Textbird-Webhooks/", env!("CARGO_PKG_VERSION"));
 
 struct Deliverer {
     store: Store,
     sender: Sender,
+    timeout: Duration,
+    /// Posts in flight.
     global: Arc<Semaphore>,
-    endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Claimed deliveries held (posting or waiting for their endpoint).
+    backlog: Arc<Semaphore>,
+    endpoints: Mutex<HashMap<String, Arc<Endpoint>>>,
     results: mpsc::UnboundedSender<AttemptResult>,
+}
+
+/// One endpoint's slots and how many claimed deliveries wait for them.
+struct Endpoint {
+    slots: Arc<Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 pub(crate) fn spawn(store: Store, settings: &WebhookSettings, stop: watch::Receiver<bool>) -> JoinHandle<()> {
@@ -41,7 +57,9 @@ pub(crate) fn spawn(store: Store, settings: &WebhookSettings, stop: watch::Recei
     let deliverer = Arc::new(Deliverer {
         store,
         sender,
+        timeout,
         global: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+        backlog: Arc::new(Semaphore::new(settings.concurrency.max(1) * BACKLOG_PER_SLOT)),
         endpoints: Mutex::new(HashMap::new()),
         results,
     });
@@ -50,9 +68,10 @@ pub(crate) fn spawn(store: Store, settings: &WebhookSettings, stop: watch::Recei
 }
 
 async fn run(d: Arc<Deliverer>, lease_ms: i64, mut stop: watch::Receiver<bool>) {
+    use std::sync::atomic::Ordering;
     let signals = d.store.signals().clone();
     while !*stop.borrow() {
-        let free = d.global.available_permits() as u32;
+        let free = d.backlog.available_permits() as u32;
         let now = now_millis();
         let jobs = if free == 0 {
             Vec::new()
@@ -65,14 +84,8 @@ async fn run(d: Arc<Deliverer>, lease_ms: i64, mut stop: watch::Receiver<bool>) 
                 }
             }
         };
-        if jobs.is_empty() {
-            tokio::select! {
-                () = signals.deliveries_ready() => {}
-                () = tokio::time::sleep(SAFETY_SCAN) => {}
-                _ = stop.changed() => {}
-            }
-            continue;
-        }
+        let mut handed_back = Vec::new();
+        let mut taken = 0;
         for job in jobs {
             let key = job.webhook_id.clone().unwrap_or_else(|| job.url.clone());
             let endpoint = d
@@ -80,17 +93,51 @@ async fn run(d: Arc<Deliverer>, lease_ms: i64, mut stop: watch::Receiver<bool>) 
                 .lock()
                 .expect("poisoned")
                 .entry(key)
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
+                .or_insert_with(|| {
+                    Arc::new(Endpoint { slots: Arc::new(Semaphore::new(PER_ENDPOINT)), waiting: 0.into() })
+                })
                 .clone();
-            // A saturated endpoint's delivery waits out its lease instead of a slot.
-            let Ok(endpoint_permit) = endpoint.try_acquire_owned() else { continue };
-            let Ok(global_permit) = d.global.clone().try_acquire_owned() else { continue };
+            let Ok(held) = d.backlog.clone().try_acquire_owned() else {
+                handed_back.push(job.id);
+                continue;
+            };
+            if endpoint.waiting.fetch_add(1, Ordering::AcqRel) >= PER_ENDPOINT_WAITING {
+                endpoint.waiting.fetch_sub(1, Ordering::AcqRel);
+                handed_back.push(job.id);
+                continue;
+            }
+            taken += 1;
+            // Posted only while enough of the lease is left to record the outcome before
+            // another scan may take the delivery over; otherwise the lease decides.
+            let deadline = tokio::time::Instant::now()
+                + Duration::from_millis(u64::try_from(lease_ms).unwrap_or(0))
+                    .saturating_sub(d.timeout + Duration::from_secs(1));
             let d = d.clone();
             tokio::spawn(async move {
+                let permits = tokio::time::timeout_at(deadline, async {
+                    let slot = endpoint.slots.clone().acquire_owned().await.expect("never closed");
+                    let global = d.global.clone().acquire_owned().await.expect("never closed");
+                    (slot, global)
+                })
+                .await;
+                endpoint.waiting.fetch_sub(1, Ordering::AcqRel);
+                let Ok(permits) = permits else { return };
                 let result = d.attempt(&job).await;
-                drop((endpoint_permit, global_permit));
+                drop((permits, held));
                 let _ = d.results.send(result);
             });
+        }
+        if !handed_back.is_empty()
+            && let Err(e) = d.store.release_deliveries(&handed_back, now_millis() + HAND_BACK_MS).await
+        {
+            tracing::warn!(error = %e, "cannot hand webhook deliveries back; their leases will");
+        }
+        if taken == 0 {
+            tokio::select! {
+                () = signals.deliveries_ready() => {}
+                () = tokio::time::sleep(SAFETY_SCAN) => {}
+                _ = stop.changed() => {}
+            }
         }
     }
 }

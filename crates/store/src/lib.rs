@@ -96,6 +96,16 @@ impl Store {
         delegate!(self, s => s.ping().await)
     }
 
+    /// Takes up to `want` of the `limit` units this second allows under `key` on every node
+    /// sharing the database: `Some((granted, ms until the next second))`. `None` on `SQLite`,
+    /// where one node owns the work and an in-memory budget is exact.
+    pub async fn take_budget(&self, key: &str, want: u32, limit: u32) -> Result<Option<(u32, u64)>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(s) => s.take_budget(key, want, limit).await.map(Some),
+        }
+    }
+
     // ----- accounts and credentials -----
 
     pub async fn create_account(&self, account: &NewAccount, credentials: &[NewCredential]) -> Result<(), StoreError> {
@@ -205,12 +215,12 @@ impl Store {
         delegate!(self, s => s.writer().claim_deliveries(now, lease_until, limit).await)
     }
 
-    /// At start-up of the one process that owns an `SQLite` queue: messages still leased by an
-    /// earlier process (killed mid-submission) become due now, to be flagged
-    /// `possible_duplicate` when claimed. Other backends share their queue between live
-    /// nodes, so there leases simply run out.
-    pub async fn release_stale_leases(&self, now: i64) -> Result<u64, StoreError> {
-        delegate!(self, s => s.release_stale_leases(now).await)
+    /// At start-up of node `node`: messages it leased before it stopped (killed
+    /// mid-submission) become due now, to be flagged `possible_duplicate` when claimed. On
+    /// `SQLite` one process owns the queue, so every lease is released; on PostgreSQL only the
+    /// leases whose owner is `node/...`: other nodes' leases run out on their own.
+    pub async fn release_stale_leases(&self, now: i64, node: &str) -> Result<u64, StoreError> {
+        delegate!(self, s => s.release_stale_leases(now, node).await)
     }
     /// Messages a connector took that have no final report yet: `(id, carrier_id)`.
     pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
@@ -265,6 +275,10 @@ impl Store {
     }
     pub async fn delete_webhook(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
         delegate!(self, s => s.delete_webhook(account_id, id).await)
+    }
+    /// Hands leased deliveries back to the queue, due at `at`.
+    pub async fn release_deliveries(&self, ids: &[String], at: i64) -> Result<u64, StoreError> {
+        delegate!(self, s => s.release_deliveries(ids, at).await)
     }
     pub async fn list_deliveries(
         &self,

@@ -230,6 +230,8 @@ pub struct DispatchItem {
     pub possible_duplicate: bool,
     /// When the message first became due: its `send_at`, or when it was accepted.
     pub due_at: i64,
+    /// When this claim's lease runs out and another node may take the message.
+    pub lease_until: i64,
 }
 
 #[derive(Debug, Clone)]

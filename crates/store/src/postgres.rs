@@ -3,6 +3,7 @@
 //! run out when a node dies, and cache invalidations announced to every node with
 //! `LISTEN`/`NOTIFY`.
 
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per backend on purpose")]
 #[path = "sql/mod.rs"]
 mod sql;
 
@@ -58,6 +59,31 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<PostgresSto
     listener.listen("textbird_cache").await?;
     tokio::spawn(follow_changes(listener, store.clone()));
     Ok(store)
+}
+
+impl PostgresStore {
+    /// Takes up to `want` of the `limit` units the current second allows under `key`, across
+    /// every node: returns what was granted and the milliseconds until the next second. The
+    /// second is the database's, so nodes whose clocks differ still share one budget.
+    pub async fn take_budget(&self, key: &str, want: u32, limit: u32) -> Result<(u32, u64), StoreError> {
+        let row: (i64, i64) = sqlx::query_as(
+            "INSERT INTO rate_budgets AS b (key, window_start, used, granted) \
+             VALUES ($1, floor(extract(epoch FROM clock_timestamp()))::bigint, least($2, $3), least($2, $3)) \
+             ON CONFLICT (key) DO UPDATE SET \
+               granted = CASE WHEN b.window_start = excluded.window_start \
+                 THEN greatest(0, least($2, $3 - b.used)) ELSE least($2, $3) END, \
+               used = CASE WHEN b.window_start = excluded.window_start \
+                 THEN b.used + greatest(0, least($2, $3 - b.used)) ELSE least($2, $3) END, \
+               window_start = excluded.window_start \
+             RETURNING granted, 1000 - (floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint % 1000)",
+        )
+        .bind(key)
+        .bind(i64::from(want))
+        .bind(i64::from(limit))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((u32::try_from(row.0).unwrap_or(0), u64::try_from(row.1).unwrap_or(0)))
+    }
 }
 
 /// Applies other nodes' (and this node's) change notices to the caches until the pool closes.

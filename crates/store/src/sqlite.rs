@@ -1,6 +1,7 @@
 //! The embedded `SQLite` backend: WAL, one writer connection owned by the batching writer
 //! task, a pool of readers. One process owns the queue.
 
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per backend on purpose")]
 #[path = "sql/mod.rs"]
 mod sql;
 

@@ -14,6 +14,9 @@ pub const REQUIRE_VAR: &str = "TEXTBIRD_REQUIRE_POSTGRES";
 /// `postgres` runs every end-to-end server of the suite on PostgreSQL.
 pub const BACKEND_VAR: &str = "TEXTBIRD_TEST_BACKEND";
 
+/// Schemas made by this process so far, for unique names.
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
 /// A schema of its own in the test database; dropped (with everything in it) on drop.
 pub struct PgScratch {
     /// A URL whose connections use the schema.
@@ -38,7 +41,6 @@ pub fn scratch(test: &str) -> Option<PgScratch> {
         eprintln!("SKIPPED {test}: PostgreSQL tests need {DATABASE_URL_VAR} (a database they may create schemas in)");
         return None;
     };
-    static SEQ: AtomicU32 = AtomicU32::new(0);
     let schema = format!("t{}_{}_{:08x}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed), rand_u32());
     run(&base, &format!("CREATE SCHEMA {schema}"));
     let sep = if base.contains('?') { '&' } else { '?' };

@@ -13,8 +13,7 @@ pub struct Server {
     pub smpp: String,
     pub admin: Account,
     bin: PathBuf,
-    /// The PostgreSQL schema this server runs on, when the suite runs on PostgreSQL.
-    database: Option<crate::postgres::PgScratch>,
+    database: Database,
     dir: tempfile::TempDir,
     child: Option<Child>,
     http: reqwest::Client,
@@ -30,10 +29,37 @@ pub struct Account {
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where a server keeps its data.
+enum Database {
+    /// An `SQLite` file in its directory.
+    Sqlite,
+    /// A PostgreSQL schema of its own, dropped with the server.
+    Scratch(crate::postgres::PgScratch),
+    /// A PostgreSQL database other servers share (a node of several).
+    Shared(String),
+}
+
 impl Server {
     /// Starts the binary at `bin` with `config` (TOML) appended to a test base config that
     /// allows webhooks to loopback.
     pub fn start(bin: &str, config: &str) -> Server {
+        let database = if crate::postgres::servers_use_postgres() {
+            Database::Scratch(
+                crate::postgres::scratch("server").expect("TEXTBIRD_TEST_BACKEND=postgres needs a database"),
+            )
+        } else {
+            Database::Sqlite
+        };
+        Server::start_on(bin, config, database)
+    }
+
+    /// Starts one node of several on the PostgreSQL database at `url` (the first node to
+    /// start creates the admin account; `admin` is empty on the others).
+    pub fn start_node(bin: &str, config: &str, url: &str) -> Server {
+        Server::start_on(bin, config, Database::Shared(url.to_owned()))
+    }
+
+    fn start_on(bin: &str, config: &str, database: Database) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let base_config = if config.contains("[webhooks]") {
             config.to_owned()
@@ -46,16 +72,17 @@ impl Server {
             smpp: String::new(),
             admin: Account { id: String::new(), api_key: String::new(), json: Value::Null },
             bin: PathBuf::from(bin),
-            database: if crate::postgres::servers_use_postgres() {
-                Some(crate::postgres::scratch("server").expect("TEXTBIRD_TEST_BACKEND=postgres needs a database"))
-            } else {
-                None
-            },
+            database,
             dir,
             child: None,
             http: reqwest::Client::new(),
         };
-        s.admin = s.spawn().expect("first start prints the admin account");
+        let admin = s.spawn();
+        s.admin = match (&s.database, admin) {
+            (_, Some(admin)) => admin,
+            (Database::Shared(_), None) => Account { id: String::new(), api_key: String::new(), json: Value::Null },
+            _ => panic!("first start prints the admin account"),
+        };
         s
     }
 
@@ -70,8 +97,9 @@ impl Server {
     /// The database this server uses, as a `--database-url`.
     pub fn database_url(&self) -> String {
         match &self.database {
-            Some(pg) => pg.url.clone(),
-            None => format!("sqlite://{}", self.db_path().display()),
+            Database::Scratch(pg) => pg.url.clone(),
+            Database::Shared(url) => url.clone(),
+            Database::Sqlite => format!("sqlite://{}", self.db_path().display()),
         }
     }
 
@@ -82,8 +110,8 @@ impl Server {
             "--data-dir".into(),
             self.dir.path().join("data").display().to_string(),
         ];
-        if let Some(pg) = &self.database {
-            args.extend(["--database-url".into(), pg.url.clone()]);
+        if !matches!(self.database, Database::Sqlite) {
+            args.extend(["--database-url".into(), self.database_url()]);
         }
         args
     }
@@ -256,7 +284,7 @@ impl Server {
 
     /// Whether this server runs on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
-        self.database.is_some()
+        !matches!(self.database, Database::Sqlite)
     }
 
     /// Writes `contents` to `name` in the server's directory; returns the path.

@@ -24,13 +24,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     let store = open_store(&settings, true).await?;
-    // This process owns the SQLite queue: whatever an earlier process had leased is not in
-    // flight any more.
-    let released = store.release_stale_leases(textbird_types::now_millis()).await?;
+    // Bound before any work starts, so the node's default name can carry its port.
+    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
+    let addr = listener.local_addr()?;
+    let node = node_name(&settings, addr.port());
+    // Whatever this node had leased before it stopped is not in flight any more (on SQLite
+    // this process owns the whole queue; on PostgreSQL only this node's leases are touched).
+    let released = store.release_stale_leases(textbird_types::now_millis(), &node).await?;
     if released > 0 {
         tracing::warn!(count = released, "messages leased by a previous run are due again (possible duplicates)");
     }
-    let node_id = format!("node-{}-{}", std::process::id(), textbird_types::new_id());
+    tracing::info!(node = %node, database = store.backend(), "starting");
+    let node_id = format!("{node}/{}-{}", std::process::id(), textbird_types::new_id());
     let engine = Engine::start(store.clone(), &settings, node_id)?;
     let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;
     first_start(&app).await?;
@@ -60,11 +67,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(tokio::spawn(task))
     };
 
-    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
     let shutdown = shutdown_signal()?;
-    let addr = listener.local_addr()?;
     tracing::info!(http = %addr, "textbird is serving");
     // A stable line on stdout, so scripts and tests can find the port when it was 0.
     println!("Listening on http://{addr}");
@@ -84,7 +87,24 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `[dispatcher] node`, or the host name and the HTTP port: unique among nodes on one
+/// database as long as nodes on one host listen on different ports.
+fn node_name(settings: &Settings, port: u16) -> String {
+    if !settings.dispatcher.node.is_empty() {
+        return settings.dispatcher.node.clone();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{port}")
+}
+
 /// On an empty database, creates the `admin` account and prints its credentials once.
+/// Nodes starting together on one new database race for it: one creates it, the others
+/// find it there.
 async fn first_start(app: &App) -> anyhow::Result<()> {
     if app.store().count_accounts().await? > 0 {
         return Ok(());
@@ -97,8 +117,12 @@ async fn first_start(app: &App) -> anyhow::Result<()> {
             timezone: "UTC".into(),
             is_admin: true,
         })
-        .await
-        .map_err(describe)?;
+        .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(_) if app.store().find_account_by_username("admin").await?.is_some() => return Ok(()),
+        Err(e) => return Err(describe(e)),
+    };
     println!("First start: created the admin account. Its credentials are shown only now:");
     println!("{}", serde_json::to_string(&created)?);
     Ok(())

@@ -72,17 +72,17 @@ impl super::SqlStore {
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::inbound).collect())
     }
 
-    pub async fn release_stale_leases(&self, now: i64) -> Result<u64, StoreError> {
-        if !super::OWNS_QUEUE {
-            return Ok(0);
-        }
-        let r = sqlx::query(
-            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL AND next_attempt_at > $2",
-        )
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+    pub async fn release_stale_leases(&self, now: i64, node: &str) -> Result<u64, StoreError> {
+        // Where one process owns the queue every lease is stale at start; where nodes share
+        // it, only this node's own (from before its restart) are.
+        let sql = if super::OWNS_QUEUE {
+            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL \
+             AND next_attempt_at > $1 AND $2 = $2"
+        } else {
+            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL \
+             AND next_attempt_at > $1 AND substr(lease_owner, 1, length($2)) = $2"
+        };
+        let r = sqlx::query(sql).bind(now).bind(format!("{node}/")).execute(&self.pool).await?;
         Ok(r.rows_affected())
     }
 

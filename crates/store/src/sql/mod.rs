@@ -30,7 +30,7 @@ pub(crate) type ConnectOptions = <Conn as Connection>::Options;
 /// for the hot path.
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: Pool<Db>,
+    pub(crate) pool: Pool<Db>,
     writer: Writer,
     webhooks: WebhookCache,
     signals: Signals,
@@ -59,12 +59,11 @@ impl SqlStore {
     /// Caches other nodes may have made stale: reread the webhook endpoints, forget opt-outs.
     #[allow(dead_code, reason = "only nodes that share a database hear of others' changes")]
     pub(crate) async fn refresh_caches(&self, opt_outs_of: Option<&str>) -> Result<(), StoreError> {
-        match opt_outs_of {
-            Some(account_id) => self.opt_outs.invalidate(account_id),
-            None => {
-                self.opt_outs.invalidate_all();
-                self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
-            }
+        if let Some(account_id) = opt_outs_of {
+            self.opt_outs.invalidate(account_id);
+        } else {
+            self.opt_outs.invalidate_all();
+            self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
         }
         Ok(())
     }

@@ -13,6 +13,24 @@ pub(super) async fn load_all(pool: &sqlx::Pool<super::Db>) -> Result<Vec<Webhook
 }
 
 impl super::SqlStore {
+    /// Hands leased deliveries back to the queue, due at `at` (a node could not post them in
+    /// time; another scan, here or on another node, takes them).
+    pub async fn release_deliveries(&self, ids: &[String], at: i64) -> Result<u64, StoreError> {
+        let mut released = 0;
+        for chunk in ids.chunks(500) {
+            let mut qb: sqlx::QueryBuilder<super::Db> =
+                sqlx::QueryBuilder::new("UPDATE webhook_deliveries SET next_attempt_at = ");
+            qb.push_bind(at).push(" WHERE state = 'pending' AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            released += qb.build().execute(&self.pool).await?.rows_affected();
+        }
+        Ok(released)
+    }
+
     pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO webhooks (id, account_id, url, events, secret, previous_secret, previous_until, enabled, \

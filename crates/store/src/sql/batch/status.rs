@@ -239,6 +239,7 @@ pub(super) async fn claim_due(
             attempts: r.get(8),
             possible_duplicate: r.get(9),
             due_at: r.get(10),
+            lease_until: claim.lease_until,
         })
         .collect())
 }
