@@ -105,3 +105,109 @@ fn rand_u32() -> u32 {
     let v = h.finish() as u32;
     v
 }
+
+/// A PostgreSQL server of the test's own (`initdb` and `pg_ctl` from the machine's
+/// PostgreSQL binaries, run as the `postgres` user when the test runs as root), so a test can
+/// stop and restart the database under a running Textbird without touching anyone else's.
+/// Stopped and removed when dropped.
+pub struct PrivatePostgres {
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub url: String,
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_root: bool,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts the server, or `None` (saying why) when PostgreSQL's binaries are
+    /// not installed; a failure instead when `TEXTBIRD_REQUIRE_POSTGRES` is set.
+    pub fn start(test: &str) -> Option<PrivatePostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file());
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var_os(REQUIRE_VAR).is_none(),
+                "{test}: PostgreSQL's initdb and pg_ctl are not installed"
+            );
+            eprintln!("SKIPPED {test}: PostgreSQL's server binaries (initdb, pg_ctl) are not installed");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let as_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if as_root {
+            let status = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown");
+            assert!(status.success(), "chown the data directory to postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let pg =
+            PrivatePostgres { url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), bin, dir, port, as_root };
+        let data = pg.data();
+        pg.run("initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+        pg.start_server();
+        Some(pg)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// A PostgreSQL tool, run as `postgres` when the tests run as root.
+    fn command(&self, tool: &str) -> std::process::Command {
+        let exe = self.bin.join(tool);
+        if self.as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self.command(tool).args(args).current_dir(self.dir.path()).output().expect("run PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start_server(&self) {
+        let data = self.data();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run("pg_ctl", &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start"]);
+    }
+
+    /// Stops the server (fast: open connections are cut, as in a restart).
+    pub fn stop_server(&self) {
+        let data = self.data();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "-t", "60", "stop"]);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self.command("pg_ctl").args(["-D", &data, "-m", "immediate", "-w", "stop"]).output();
+    }
+}
