@@ -164,7 +164,12 @@ pub struct ConnectorSettings {
     pub system_type: String,
     #[serde(default = "default_bind")]
     pub bind: BindMode,
-    /// Outstanding submissions at once.
+    /// SMPP: sessions this node opens to the carrier (each a transceiver, or a transmitter
+    /// and a receiver); submissions are spread over those that are up. Per node: N nodes
+    /// open N times this many.
+    #[serde(default = "default_binds")]
+    pub binds: u32,
+    /// Outstanding submissions at once, per bind.
     #[serde(default = "default_window")]
     pub window: u32,
     /// Messages per second, 0 = unlimited.
@@ -218,6 +223,9 @@ fn default_bind() -> BindMode {
 fn default_window() -> u32 {
     10
 }
+fn default_binds() -> u32 {
+    1
+}
 fn default_enquire_link() -> u64 {
     30
 }
@@ -234,6 +242,7 @@ impl ConnectorSettings {
             password: Secret::default(),
             system_type: String::new(),
             bind: BindMode::Transceiver,
+            binds: 1,
             window: 1000,
             tps: 0,
             enquire_link_secs: 30,

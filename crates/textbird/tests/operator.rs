@@ -238,3 +238,35 @@ fn sigterm_right_after_the_listening_line_is_a_clean_shutdown() {
         server.terminate();
     }
 }
+
+#[test]
+fn migrate_creates_the_same_schema_on_an_empty_postgresql_database() {
+    let Some(db) = textbird_test_support::postgres::scratch("migrate_creates_the_same_schema") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite_url = format!("sqlite://{}", dir.path().join("textbird.db").display());
+    for url in [&db.url, &sqlite_url] {
+        let out = Command::new(BIN).args(["migrate", "--database-url", url]).output().expect("run");
+        assert!(out.status.success(), "{url}: {}", stderr(&out));
+        assert!(stdout(&out).contains("up to date"), "{}", stdout(&out));
+    }
+    let pg = textbird_test_support::postgres::query;
+    let versions = "SELECT count(*) FROM _sqlx_migrations WHERE success";
+    assert_eq!(pg(&db.url, versions), pg(&sqlite_url, versions), "the same migrations on both");
+    // The same tables with the same columns, in the same order.
+    let pg_columns = pg(
+        &db.url,
+        "SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name COLLATE \"C\", ordinal_position) \
+         FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+    )
+    .expect("columns");
+    let sqlite_columns = pg(
+        &sqlite_url,
+        "SELECT group_concat(t.name || '.' || c.name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY name) t, pragma_table_info(t.name) c",
+    )
+    .expect("columns");
+    assert_eq!(pg_columns, sqlite_columns);
+    // A second run has nothing left to do.
+    let out = Command::new(BIN).args(["migrate", "--database-url", &db.url]).output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

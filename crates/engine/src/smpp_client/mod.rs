@@ -8,7 +8,7 @@
 //! carrier's message id: in memory for recent submissions, in the database after that, and a
 //! receipt that overtakes its `submit_sm_resp` waits for it.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,10 +39,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REASSEMBLY_TIMEOUT: Duration = Duration::from_mins(1);
 const REASSEMBLY_GROUPS: usize = 10_000;
 
-/// One SMPP carrier connection, as the dispatcher sees it.
+/// One SMPP carrier connection (one or more binds), as the dispatcher sees it.
 pub struct SmppConnector {
     ctx: Arc<Ctx>,
-    sender: Arc<Link>,
+    /// The sessions that submit (transceivers or transmitters), one per bind.
+    senders: Vec<Arc<Link>>,
+    /// Where the next submission starts looking for a bound session.
+    next_sender: AtomicUsize,
     next_ref: AtomicU16,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -91,21 +94,41 @@ impl SmppConnector {
             events,
             assembler: Mutex::new(Assembler::new(REASSEMBLY_TIMEOUT, REASSEMBLY_GROUPS)),
         });
-        let sender = Arc::new(Link::default());
+        let mut senders = Vec::new();
         let mut tasks = Vec::new();
-        match ctx.settings.bind {
-            BindMode::Transceiver => {
-                tasks.push(tokio::spawn(supervise(ctx.clone(), sender.clone(), BindKind::Transceiver, stop.clone())));
+        for _ in 0..ctx.settings.binds.max(1) {
+            let sender = Arc::new(Link::default());
+            match ctx.settings.bind {
+                BindMode::Transceiver => {
+                    tasks.push(tokio::spawn(supervise(
+                        ctx.clone(),
+                        sender.clone(),
+                        BindKind::Transceiver,
+                        stop.clone(),
+                    )));
+                }
+                BindMode::TransmitterReceiver => {
+                    tasks.push(tokio::spawn(supervise(
+                        ctx.clone(),
+                        sender.clone(),
+                        BindKind::Transmitter,
+                        stop.clone(),
+                    )));
+                    let receiver = Arc::new(Link::default());
+                    tasks.push(tokio::spawn(supervise(ctx.clone(), receiver, BindKind::Receiver, stop.clone())));
+                }
             }
-            BindMode::TransmitterReceiver => {
-                tasks.push(tokio::spawn(supervise(ctx.clone(), sender.clone(), BindKind::Transmitter, stop.clone())));
-                let receiver = Arc::new(Link::default());
-                tasks.push(tokio::spawn(supervise(ctx.clone(), receiver, BindKind::Receiver, stop.clone())));
-            }
+            senders.push(sender);
         }
         tasks.push(tokio::spawn(housekeeping(ctx.clone(), stop)));
         let seed: u16 = rand::rng().random();
-        Arc::new(SmppConnector { ctx, sender, next_ref: AtomicU16::new(seed), tasks })
+        Arc::new(SmppConnector {
+            ctx,
+            senders,
+            next_sender: AtomicUsize::new(0),
+            next_ref: AtomicU16::new(seed),
+            tasks,
+        })
     }
 
     /// Waits (up to `grace`) for the links to unbind after `stop`.
@@ -119,23 +142,32 @@ impl SmppConnector {
     }
 }
 
+impl SmppConnector {
+    /// A bound session, taking turns over the binds that are up.
+    fn bound_session(&self) -> Option<Arc<Session>> {
+        let n = self.senders.len();
+        let start = self.next_sender.fetch_add(1, Ordering::Relaxed);
+        (0..n).find_map(|i| self.senders[(start + i) % n].current())
+    }
+}
+
 #[async_trait::async_trait]
 impl Connector for SmppConnector {
     fn name(&self) -> &str {
         &self.ctx.settings.name
     }
     fn is_up(&self) -> bool {
-        self.sender.current().is_some()
+        self.senders.iter().any(|l| l.current().is_some())
     }
     fn window(&self) -> usize {
-        self.ctx.settings.window.max(1) as usize
+        self.ctx.settings.window.max(1) as usize * self.senders.len()
     }
     fn tps(&self) -> u32 {
         self.ctx.settings.tps
     }
 
     async fn submit(&self, item: &DispatchItem) -> SubmitOutcome {
-        let Some(session) = self.sender.current() else {
+        let Some(session) = self.bound_session() else {
             return SubmitOutcome::Temporary { code: "link_down".into(), detail: "not bound to the carrier".into() };
         };
         let outgoing = Outgoing {

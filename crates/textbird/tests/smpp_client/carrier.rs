@@ -14,6 +14,7 @@ pub struct Carrier {
     pub port: u16,
     pub password: &'static str,
     pub bind: &'static str,
+    pub binds: u32,
     pub split: &'static str,
     pub window: u32,
     pub enquire_link_secs: u64,
@@ -27,6 +28,7 @@ impl Carrier {
             port: smsc.port,
             password: "secret",
             bind: "transceiver",
+            binds: 1,
             split: "udh",
             window: 10,
             enquire_link_secs: 30,
@@ -46,6 +48,7 @@ port = {port}
 system_id = "textbird"
 password = "{password}"
 bind = "{bind}"
+binds = {binds}
 window = {window}
 tps = 0
 enquire_link_secs = {enquire}
@@ -59,6 +62,7 @@ connector = "carrier"
             port = self.port,
             password = self.password,
             bind = self.bind,
+            binds = self.binds,
             window = self.window,
             enquire = self.enquire_link_secs,
             split = self.split,

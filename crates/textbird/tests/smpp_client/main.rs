@@ -273,6 +273,28 @@ async fn transmitter_and_receiver_binds_carry_submissions_and_receipts() {
 }
 
 #[tokio::test]
+async fn several_binds_share_the_submissions_and_each_carries_receipts() {
+    let smsc = Peer::smsc(&["--dlr", "tlv"]);
+    let mut carrier = Carrier::new(&smsc);
+    carrier.binds = 3;
+    let (server, key) = carrier.start();
+    smsc.wait_count(30, 3, |e| e["event"] == "bind" && e["ok"] == true).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(send(&server, &key, &format!("+316110000{i:02}"), "Acme", "Spread out").await);
+    }
+    for id in &ids {
+        wait_status(&server, &key, id, &["delivered"], 30).await;
+    }
+    let binds = smsc.events_named("bind");
+    assert_eq!(binds.len(), 3, "three sessions: {binds:?}");
+    assert!(binds.iter().all(|b| b["command"] == "bind_transceiver"), "{binds:?}");
+    let sessions: std::collections::BTreeSet<u64> =
+        smsc.events_named("submit").iter().filter_map(|s| s["session"].as_u64()).collect();
+    assert_eq!(sessions.len(), 3, "submissions taken in turns by every bind: {sessions:?}");
+}
+
+#[tokio::test]
 async fn the_link_is_kept_alive_with_enquire_link() {
     let smsc = Peer::smsc(&[]);
     let mut carrier = Carrier::new(&smsc);
