@@ -89,11 +89,21 @@ pub struct DatabaseSettings {
     pub sqlite_synchronous: String,
     /// Connections for reads.
     pub max_connections: u32,
+    /// PostgreSQL: writer connections per node, each committing its own batches (`SQLite`
+    /// always has one). More helps when the database has cores to spare; all of them
+    /// contend for the same hot rows (an account's balance).
+    pub writers: u32,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, data_dir: PathBuf::from("./data"), sqlite_synchronous: "full".into(), max_connections: 8 }
+        Self {
+            url: None,
+            data_dir: PathBuf::from("./data"),
+            sqlite_synchronous: "full".into(),
+            max_connections: 8,
+            writers: 2,
+        }
     }
 }
 

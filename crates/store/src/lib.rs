@@ -36,6 +36,8 @@ pub struct OpenOptions {
     pub sqlite_synchronous_full: bool,
     /// Connections for reads.
     pub max_connections: u32,
+    /// Writers (each with its own connection and batches) on PostgreSQL; `SQLite` has one.
+    pub writers: usize,
     /// Whether to apply pending migrations (the server and `migrate` do; other commands
     /// only check).
     pub migrate: bool,
@@ -43,7 +45,7 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { sqlite_synchronous_full: true, max_connections: 8, migrate: true }
+        Self { sqlite_synchronous_full: true, max_connections: 8, writers: 2, migrate: true }
     }
 }
 

@@ -62,7 +62,8 @@ pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<SqliteSto
     let has_table = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
     sql::check_schema(&pool, &MIGRATOR, has_table, options.migrate).await?;
     tokio::spawn(checkpoint_in_background(pool.clone()));
-    SqliteStore::start(pool, connect).await
+    // One write lock: one writer, batching everything.
+    SqliteStore::start(pool, connect, 1).await
 }
 
 /// How often the WAL is copied back into the database file.

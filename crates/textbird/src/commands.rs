@@ -65,6 +65,7 @@ pub async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<St
     let options = OpenOptions {
         sqlite_synchronous_full: settings.database.sqlite_synchronous == "full",
         max_connections: settings.database.max_connections,
+        writers: settings.database.writers.max(1) as usize,
         migrate,
     };
     let store = match &settings.database.url {

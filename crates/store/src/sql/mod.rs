@@ -38,13 +38,14 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Loads the caches and starts the writer, which opens its own connection with `writer`.
-    pub(crate) async fn start(pool: Pool<Db>, writer: ConnectOptions) -> Result<Self, StoreError> {
+    /// Loads the caches and starts `writers` writers, each opening its own connection with
+    /// `writer`.
+    pub(crate) async fn start(pool: Pool<Db>, writer: ConnectOptions, writers: usize) -> Result<Self, StoreError> {
         let webhooks = WebhookCache::default();
         webhooks.replace_all(webhooks::load_all(&pool).await?);
         let signals = Signals::default();
         let opt_outs = OptOutCache::default();
-        let writer = Writer::spawn(writer, webhooks.clone(), signals.clone(), opt_outs.clone()).await?;
+        let writer = Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone()).await?;
         Ok(Self { pool, writer, webhooks, signals, opt_outs })
     }
 

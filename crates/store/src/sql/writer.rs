@@ -38,9 +38,13 @@ pub(crate) enum Op {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// The writers of this node: one on `SQLite` (it has one write lock), a few on PostgreSQL,
+/// where transactions run side by side. Requests take turns over them; a caller that needs
+/// two of its writes in order waits for the first before sending the second.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    tx: mpsc::Sender<Op>,
+    txs: std::sync::Arc<Vec<mpsc::Sender<Op>>>,
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn closed() -> StoreError {
@@ -48,22 +52,29 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    /// Connects (failing fast if the database cannot be reached) and starts the writer task.
+    /// Connects (failing fast if the database cannot be reached) and starts the writer tasks.
     pub(crate) async fn spawn(
         options: ConnectOptions,
+        writers: usize,
         webhooks: WebhookCache,
         signals: Signals,
         opt_outs: OptOutCache,
     ) -> Result<Self, StoreError> {
-        let conn = Conn::connect_with(&options).await?;
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(Link { options, conn: Some(conn) }, rx, webhooks, signals, opt_outs));
-        Ok(Self { tx })
+        let mut txs = Vec::new();
+        for _ in 0..writers.max(1) {
+            let conn = Conn::connect_with(&options).await?;
+            let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+            let link = Link { options: options.clone(), conn: Some(conn) };
+            tokio::spawn(run(link, rx, webhooks.clone(), signals.clone(), opt_outs.clone()));
+            txs.push(tx);
+        }
+        Ok(Self { txs: std::sync::Arc::new(txs), next: std::sync::Arc::default() })
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| closed())?;
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.txs.len();
+        self.txs[i].send(make(reply)).await.map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
     }
 
@@ -98,11 +109,13 @@ impl Writer {
         self.call(|reply| Op::ClaimDeliveries { now, lease_until, limit, reply }).await
     }
 
-    /// Lets queued writes finish, then stops the writer.
+    /// Lets queued writes finish, then stops the writers.
     pub(crate) async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Op::Shutdown(tx)).await.is_ok() {
-            let _ = rx.await;
+        for writer in self.txs.iter() {
+            let (tx, rx) = oneshot::channel();
+            if writer.send(Op::Shutdown(tx)).await.is_ok() {
+                let _ = rx.await;
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ pub(super) async fn accept_many(
             e.1.push(i);
         }
     }
+    // In account order, so two writers debiting the same accounts cannot deadlock.
+    let mut by_account: Vec<_> = by_account.into_iter().collect();
+    by_account.sort_unstable_by_key(|(account, _)| *account);
     for (account, (total, idxs)) in by_account {
         if debit(c, account, total).await? {
             continue;

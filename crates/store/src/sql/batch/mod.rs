@@ -139,6 +139,9 @@ impl Fanout {
                 *credit.entry(r.get(0)).or_default() += r.get::<i64, _>(1);
             }
         }
+        // In account order, so concurrent writers cannot deadlock on two accounts.
+        let mut credit: Vec<(String, i64)> = credit.into_iter().collect();
+        credit.sort_unstable();
         for (account, amount) in credit {
             sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
                 .bind(amount)
