@@ -38,8 +38,8 @@ pub struct OpenOptions {
     pub max_connections: u32,
     /// Writers (each with its own connection and batches) on PostgreSQL; `SQLite` has one.
     pub writers: usize,
-    /// Whether to apply pending migrations (the server and `migrate` do; other commands
-    /// only check).
+    /// Whether to apply pending migrations (every command does; tests that inspect a
+    /// stopped server's database only check).
     pub migrate: bool,
 }
 
@@ -317,7 +317,7 @@ impl Store {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         delegate!(self, s => s.find_idempotency(account_id, credential_id, key).await)
     }
-    /// Removes idempotency records and finished deliveries older than `before`.
+    /// Removes idempotency records older than `before`.
     pub async fn prune(&self, before: i64) -> Result<u64, StoreError> {
         delegate!(self, s => s.prune(before).await)
     }
