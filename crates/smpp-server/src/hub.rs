@@ -1,7 +1,8 @@
 //! Where `deliver_sm`s for customers wait: receipts for messages submitted with
 //! `registered_delivery`, and inbound messages to the account's numbers. They go to one of
 //! the account's bound receivers (or transceivers), or wait in a bounded queue per account
-//! until one binds.
+//! until one binds. Final states come from this node's writer; where nodes share a
+//! database, those recorded by other nodes are looked up every few seconds.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use textbird_app::Notice;
 use textbird_smpp::pdu::ShortMessage;
 use textbird_smpp::receipt::{self, Receipt, State};
 use textbird_smpp::wire;
+use textbird_store::Store;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// `deliver_sm`s kept per account while none of its receivers is bound.
@@ -19,6 +21,11 @@ const QUEUE_PER_ACCOUNT: usize = 100_000;
 const WANTED_MAX: usize = 2_000_000;
 /// `deliver_sm`s buffered per bound session.
 pub(crate) const SESSION_BUFFER: usize = 1024;
+/// Where nodes share a database, another node may record a message's final state (this node
+/// never hears of it): awaited receipts are looked up this often...
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// ...the oldest this many at a time.
+const SWEEP_BATCH: usize = 5_000;
 
 /// A bound receiver: its id and where its `deliver_sm`s go.
 type Receiver = (u64, mpsc::Sender<ShortMessage>);
@@ -35,10 +42,27 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn start(notices: broadcast::Receiver<Arc<Notice>>, stop: watch::Receiver<bool>) -> Arc<Hub> {
+    pub(crate) fn start(
+        notices: broadcast::Receiver<Arc<Notice>>,
+        store: Store,
+        stop: watch::Receiver<bool>,
+    ) -> Arc<Hub> {
         let hub = Arc::new(Hub::default());
-        tokio::spawn(listen(hub.clone(), notices, stop));
+        tokio::spawn(listen(hub.clone(), notices, stop.clone()));
+        if store.is_shared() {
+            tokio::spawn(sweep(hub.clone(), store, stop));
+        }
         hub
+    }
+
+    /// The oldest awaited receipts' message ids, dropping ids already answered from the front.
+    fn oldest_wanted(&self, n: usize) -> Vec<String> {
+        let mut wanted = self.wanted.lock().expect("poisoned");
+        let (map, order) = &mut *wanted;
+        while order.front().is_some_and(|id| !map.contains_key(id)) {
+            order.pop_front();
+        }
+        order.iter().filter(|id| map.contains_key(*id)).take(n).cloned().collect()
     }
 
     pub(crate) fn want_receipt(&self, message_id: &str, account_id: &str) {
@@ -181,6 +205,37 @@ fn receipt_for(
         receipted_message_id: Some(message_id.to_owned()),
         message_state: Some(state.message_state()),
         ..ShortMessage::default()
+    }
+}
+
+/// Receipts for messages another node finished: looked up in the database.
+async fn sweep(hub: Arc<Hub>, store: Store, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.changed() => if *stop.borrow() { return } else { continue },
+        }
+        let ids = hub.oldest_wanted(SWEEP_BATCH);
+        if ids.is_empty() {
+            continue;
+        }
+        match store.finished(&ids).await {
+            Ok(done) => {
+                for m in done {
+                    hub.on_notice(&Notice::Final {
+                        message_id: m.id,
+                        account_id: m.account_id,
+                        to: m.to,
+                        from: m.sender,
+                        status: m.status,
+                        error_code: m.error_code,
+                        created_at: m.created_at,
+                        at: m.updated_at,
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot look up awaited receipts"),
+        }
     }
 }
 

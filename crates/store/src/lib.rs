@@ -240,6 +240,14 @@ impl Store {
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
         delegate!(self, s => s.find_message(account_id, id).await)
     }
+    /// Those of `ids` that have reached a final state, whichever account they belong to.
+    pub async fn finished(&self, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+        delegate!(self, s => s.finished(ids).await)
+    }
+    /// Whether several nodes may share this database (and so each other's work).
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         delegate!(self, s => s.message_events(message_id).await)
     }

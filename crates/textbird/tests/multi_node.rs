@@ -269,3 +269,42 @@ async fn two_nodes_fire_scheduled_messages_once_post_webhooks_once_and_share_the
     assert_eq!(delivered_now.len(), MESSAGES, "each webhook posted once");
     assert_eq!(ids.len(), delivered.len().max(MESSAGES));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_smpp_customer_gets_receipts_for_messages_another_node_sent() {
+    const MESSAGES: usize = 40;
+    let Some(db) = postgres::scratch("an_smpp_customer_gets_receipts") else { return };
+    // The customer binds to node 0, whose only carrier is down: every message it claims goes
+    // back to the queue, and node 1 (the simulator) sends them all. Each receipt must come
+    // from a final state that node 0 only finds in the database.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!(
+        "[[connectors]]\nname = \"carrier\"\nkind = \"smpp\"\nhost = \"127.0.0.1\"\nport = {closed}\n\
+         system_id = \"x\"\npassword = \"x\"\n\n[[routes]]\nprefix = \"\"\nconnector = \"carrier\"\n"
+    );
+    let nodes = [
+        Server::start_node(BIN, &down, &db.url),
+        Server::start_node(BIN, "[simulator]\ndelivery_delay_ms = 50\n", &db.url),
+    ];
+    let acme = nodes[0].create_account("Acme", "10", "SE");
+    let user = acme.json["username"].as_str().expect("username");
+    let password = acme.json["password"].as_str().expect("password");
+    let esme = Peer::esme_js(&nodes[0].smpp, &["--system-id", user, "--password", password]);
+    assert_eq!(esme.wait_event(15, "bind_resp").await["command_status"], 0);
+    for i in 0..MESSAGES {
+        esme.send(&json!({"cmd": "submit", "tag": format!("m{i}"), "to": format!("+4670400{i:04}"), "from": "Acme",
+            "text": "receipt please", "registered_delivery": 1}));
+    }
+    let resps = esme.wait_count(30, MESSAGES, |e| e["event"] == "submit_sm_resp").await;
+    let ids: HashSet<String> = resps.iter().filter_map(|r| r["message_id"].as_str().map(str::to_owned)).collect();
+    assert_eq!(ids.len(), MESSAGES, "{resps:?}");
+    let receipts = esme.wait_count(30, MESSAGES, |e| e["event"] == "deliver_sm" && e["esm_class"] == 4).await;
+    let receipted: HashSet<String> =
+        receipts.iter().filter_map(|r| r["receipted_message_id"].as_str().map(str::to_owned)).collect();
+    assert_eq!(receipted, ids, "one receipt per message, wherever it was sent");
+    let delivered_by = |n: &Server| n.sql("SELECT count(*) FROM messages WHERE status = 'delivered'");
+    println!(
+        "{MESSAGES} receipts over the customer's bind on node 0, sent by node 1 ({:?} delivered)",
+        delivered_by(&nodes[1])
+    );
+}

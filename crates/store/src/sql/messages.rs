@@ -20,6 +20,24 @@ impl super::SqlStore {
             .map(rows::message))
     }
 
+    /// Those of `ids` that have reached a final state, whichever account they belong to.
+    pub async fn finished(&self, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status IN {} AND id IN (",
+                super::batch::TERMINAL
+            ));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            out.extend(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message));
+        }
+        Ok(out)
+    }
+
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         let rows =
             sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = $1 ORDER BY id")

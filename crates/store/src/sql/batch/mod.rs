@@ -31,7 +31,7 @@ const PROMOTE_LIMIT: i64 = 1000;
 /// A webhook endpoint failing this long is disabled.
 const DISABLE_AFTER_MS: i64 = 5 * 24 * 3600 * 1000;
 
-const TERMINAL: &str =
+pub(super) const TERMINAL: &str =
     "('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'canceled', 'deleted', 'unknown')";
 /// What a transition needs to know about the message it moved.
 const TRANSITION_COLUMNS: &str = "messages.id, messages.account_id, messages.to_number, messages.sender, \
