@@ -26,6 +26,13 @@ pub(crate) const SESSION_BUFFER: usize = 1024;
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// ...the oldest this many at a time.
 const SWEEP_BATCH: usize = 5_000;
+/// Inbound messages received by other nodes are looked for this far back (their clocks
+/// and commits may lag), de-duplicated against the ids already passed on.
+const INBOUND_LOOKBACK_MS: i64 = 10_000;
+/// Inbound messages looked up per account and sweep.
+const INBOUND_BATCH: u32 = 5_000;
+/// Inbound message ids remembered as passed on.
+const SEEN_INBOUND_MAX: usize = 200_000;
 
 /// A bound receiver: its id and where its `deliver_sm`s go.
 type Receiver = (u64, mpsc::Sender<ShortMessage>);
@@ -37,7 +44,10 @@ pub(crate) struct Hub {
     /// message id → account, for messages submitted with `registered_delivery`.
     wanted: Mutex<(HashMap<String, String>, VecDeque<String>)>,
     /// Accounts that have bound over SMPP since start: only they get inbound messages queued.
-    smpp_accounts: Mutex<HashSet<String>>,
+    /// With each, the time from which inbound messages received by other nodes are owed.
+    smpp_accounts: Mutex<HashMap<String, i64>>,
+    /// Inbound messages already passed on (from this node's notices or a sweep), newest last.
+    seen_inbound: Mutex<(HashSet<String>, VecDeque<String>)>,
     next_id: AtomicU64,
 }
 
@@ -81,7 +91,11 @@ impl Hub {
     pub(crate) fn attach(&self, account_id: &str) -> (u64, mpsc::Receiver<ShortMessage>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);
-        self.smpp_accounts.lock().expect("poisoned").insert(account_id.to_owned());
+        self.smpp_accounts
+            .lock()
+            .expect("poisoned")
+            .entry(account_id.to_owned())
+            .or_insert_with(textbird_types::now_millis);
         self.receivers.lock().expect("poisoned").entry(account_id.to_owned()).or_default().push((id, tx));
         let waiting = self.queued.lock().expect("poisoned").remove(account_id).unwrap_or_default();
         for sm in waiting {
@@ -142,26 +156,45 @@ impl Hub {
                     );
                 }
             }
-            Notice::Inbound { account_id, from, to, body, .. } => {
-                if !self.smpp_accounts.lock().expect("poisoned").contains(account_id) {
-                    return;
+            Notice::Inbound { id, account_id, from, to, body, .. } => {
+                if self.smpp_accounts.lock().expect("poisoned").contains_key(account_id) && self.first_sight(id) {
+                    self.deliver(account_id, inbound_sm(from, to, body));
                 }
-                let encoding = textbird_sms::analyze(body).encoding;
-                let sm = ShortMessage {
-                    source: wire::address(from),
-                    dest: wire::address(to),
-                    data_coding: encoding.data_coding(),
-                    short_message: wire::encode_text(body, encoding),
-                    ..ShortMessage::default()
-                };
-                let sm = if sm.short_message.len() > 254 {
-                    ShortMessage { message_payload: Some(sm.short_message.clone()), short_message: Vec::new(), ..sm }
-                } else {
-                    sm
-                };
-                self.deliver(account_id, sm);
             }
         }
+    }
+
+    /// Whether inbound message `id` is new here (remembered for the next sweeps).
+    fn first_sight(&self, id: &str) -> bool {
+        let mut seen = self.seen_inbound.lock().expect("poisoned");
+        let (set, order) = &mut *seen;
+        if !set.insert(id.to_owned()) {
+            return false;
+        }
+        order.push_back(id.to_owned());
+        while order.len() > SEEN_INBOUND_MAX {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// An inbound message as the `deliver_sm` a customer receives.
+fn inbound_sm(from: &str, to: &str, body: &str) -> ShortMessage {
+    let encoding = textbird_sms::analyze(body).encoding;
+    let sm = ShortMessage {
+        source: wire::address(from),
+        dest: wire::address(to),
+        data_coding: encoding.data_coding(),
+        short_message: wire::encode_text(body, encoding),
+        ..ShortMessage::default()
+    };
+    if sm.short_message.len() > 254 {
+        ShortMessage { message_payload: Some(sm.short_message.clone()), short_message: Vec::new(), ..sm }
+    } else {
+        sm
     }
 }
 
@@ -208,13 +241,15 @@ fn receipt_for(
     }
 }
 
-/// Receipts for messages another node finished: looked up in the database.
+/// Receipts for messages another node finished, and inbound messages another node received:
+/// looked up in the database.
 async fn sweep(hub: Arc<Hub>, store: Store, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => if *stop.borrow() { return } else { continue },
         }
+        sweep_inbound(&hub, &store).await;
         let ids = hub.oldest_wanted(SWEEP_BATCH);
         if ids.is_empty() {
             continue;
@@ -235,6 +270,24 @@ async fn sweep(hub: Arc<Hub>, store: Store, mut stop: watch::Receiver<bool>) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot look up awaited receipts"),
+        }
+    }
+}
+
+async fn sweep_inbound(hub: &Hub, store: &Store) {
+    let accounts: Vec<(String, i64)> =
+        hub.smpp_accounts.lock().expect("poisoned").iter().map(|(a, t)| (a.clone(), *t)).collect();
+    for (account, since) in accounts {
+        let from = since.max(textbird_types::now_millis() - INBOUND_LOOKBACK_MS);
+        match store.inbound_since(&account, from, INBOUND_BATCH).await {
+            Ok(found) => {
+                for m in found {
+                    if hub.first_sight(&m.id) {
+                        hub.deliver(&account, inbound_sm(&m.from, &m.to, &m.body));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot look up inbound messages"),
         }
     }
 }

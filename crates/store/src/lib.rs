@@ -259,6 +259,10 @@ impl Store {
     ) -> Result<Vec<Message>, StoreError> {
         delegate!(self, s => s.list_messages(account_id, filter, page).await)
     }
+    /// An account's inbound messages received at or after `since` (epoch ms), oldest first.
+    pub async fn inbound_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
+        delegate!(self, s => s.inbound_since(account_id, since, limit).await)
+    }
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
         delegate!(self, s => s.list_inbound(account_id, page).await)
     }

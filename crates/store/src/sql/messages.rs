@@ -79,6 +79,21 @@ impl super::SqlStore {
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message).collect())
     }
 
+    /// An account's inbound messages received at or after `since` (epoch ms), oldest first.
+    pub async fn inbound_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
+        let sql = format!(
+            "SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = $1 AND created_at >= $2 \
+             ORDER BY created_at, id LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(since)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(rows::inbound).collect())
+    }
+
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
         let mut qb: QueryBuilder<Db> =
             QueryBuilder::new(format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = "));
