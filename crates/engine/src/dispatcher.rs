@@ -67,6 +67,11 @@ impl Outcomes {
         self.abandon();
     }
 
+    fn done_holding(&self, change: StatusChange, slot: tokio::sync::OwnedSemaphorePermit) {
+        self.sink.push_holding(change, slot);
+        self.abandon();
+    }
+
     /// Frees the item's place without recording anything: its lease decides what follows.
     fn abandon(&self) {
         self.inflight.fetch_sub(1, Ordering::AcqRel);
@@ -273,7 +278,6 @@ async fn connector_worker(
         tokio::spawn(async move {
             let started = Instant::now();
             let outcome = connector.submit(&item).await;
-            drop(permit);
             metrics::histogram!("textbird_submit_seconds", "connector" => connector.name().to_owned())
                 .record(started.elapsed().as_secs_f64());
             let now = now_millis();
@@ -300,7 +304,8 @@ async fn connector_worker(
                     c
                 }
             };
-            out.done(change);
+            // The window slot stays taken until the outcome is stored.
+            out.done_holding(change, permit);
         });
     }
 }

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use textbird_store::{StatusChange, Store};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 const MAX_CHANGES_PER_WRITE: usize = 1024;
 
 enum Item {
-    Change(StatusChange),
+    /// A change, and what to let go of once it is stored (a connector's window slot).
+    Change(StatusChange, Option<OwnedSemaphorePermit>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -26,7 +27,14 @@ impl StatusSink {
     }
 
     pub(crate) fn push(&self, change: StatusChange) {
-        let _ = self.tx.send(Item::Change(change));
+        let _ = self.tx.send(Item::Change(change, None));
+    }
+
+    /// Like `push`, holding `slot` until the change is stored: a submission's window slot is
+    /// free only once its outcome is durable, so what a crash can send twice is at most the
+    /// window.
+    pub(crate) fn push_holding(&self, change: StatusChange, slot: OwnedSemaphorePermit) {
+        let _ = self.tx.send(Item::Change(change, Some(slot)));
     }
 
     /// Resolves once everything pushed before it is written.
@@ -40,12 +48,16 @@ impl StatusSink {
 
 async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Item>) {
     let mut batch = Vec::new();
+    let mut held = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
-                Item::Change(c) => batch.push(c),
+                Item::Change(c, slot) => {
+                    batch.push(c);
+                    held.extend(slot);
+                }
                 Item::Flush(w) => waiters.push(w),
             }
             if batch.len() < MAX_CHANGES_PER_WRITE {
@@ -54,7 +66,10 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Item>) {
         }
         while !batch.is_empty() {
             match store.apply_status(batch.clone()).await {
-                Ok(_) => batch.clear(),
+                Ok(_) => {
+                    batch.clear();
+                    held.clear();
+                }
                 Err(e) => {
                     // Outcomes must not be dropped while the database is briefly away: the
                     // messages are leased and would be sent again.
