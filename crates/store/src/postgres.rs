@@ -74,7 +74,6 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<PostgresSto
 fn is_local(host: &str) -> bool {
     host.starts_with('/')
         || host == "localhost"
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
         || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 

@@ -42,7 +42,7 @@ pub fn scratch(test: &str) -> Option<PgScratch> {
         return None;
     };
     let schema = format!("t{}_{}_{:08x}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed), rand_u32());
-    run(&base, &format!("CREATE SCHEMA {schema}"));
+    query(&base, &format!("CREATE SCHEMA {schema}"));
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
     Some(PgScratch { url, base, schema })
@@ -50,12 +50,8 @@ pub fn scratch(test: &str) -> Option<PgScratch> {
 
 impl Drop for PgScratch {
     fn drop(&mut self) {
-        run(&self.base, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        query(&self.base, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
     }
-}
-
-fn run(url: &str, sql: &str) {
-    query(url, sql);
 }
 
 /// Runs one statement against a database URL (`sqlite://` or `postgres://`) on a connection

@@ -108,14 +108,14 @@ impl super::SqlStore {
     pub async fn release_stale_leases(&self, now: i64, node: &str) -> Result<u64, StoreError> {
         // Where one process owns the queue every lease is stale at start; where nodes share
         // it, only this node's own (from before its restart) are.
-        let sql = if super::OWNS_QUEUE {
-            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL \
-             AND next_attempt_at > $1 AND $2 = $2"
+        let all = "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL \
+                   AND next_attempt_at > $1";
+        let r = if super::OWNS_QUEUE {
+            sqlx::query(all).bind(now).execute(&self.pool).await?
         } else {
-            "UPDATE messages SET next_attempt_at = $1 WHERE status = 'queued' AND lease_owner IS NOT NULL \
-             AND next_attempt_at > $1 AND substr(lease_owner, 1, length($2)) = $2"
+            let own = format!("{all} AND substr(lease_owner, 1, length($2)) = $2");
+            sqlx::query(sqlx::AssertSqlSafe(own)).bind(now).bind(format!("{node}/")).execute(&self.pool).await?
         };
-        let r = sqlx::query(sql).bind(now).bind(format!("{node}/")).execute(&self.pool).await?;
         Ok(r.rows_affected())
     }
 

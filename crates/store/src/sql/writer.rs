@@ -277,28 +277,20 @@ const CONTENTION_RETRIES: usize = 3;
 /// alone so one bad request cannot fail its neighbours. When the database is unreachable,
 /// every request is answered `Unavailable` at once and the connection reported lost.
 async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Health {
-    let (webhooks, signals) = (shared.webhooks, shared.signals);
     if ops.len() > 1 {
-        let mut tries = 0;
-        loop {
-            match batch::run_all(conn, &ops, webhooks, signals).await {
-                Ok(replies) => {
-                    shared.committed(&ops);
-                    deliver(ops, replies);
-                    return Health::Good;
-                }
-                Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
-                Err(e) if e.is_connection_lost() => {
-                    for op in ops {
-                        fail(op, &e);
-                    }
-                    return Health::Lost;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one");
-                    break;
-                }
+        match run_retrying(conn, &ops, shared).await {
+            Ok(replies) => {
+                shared.committed(&ops);
+                deliver(ops, replies);
+                return Health::Good;
             }
+            Err(e) if e.is_connection_lost() => {
+                for op in ops {
+                    fail(op, &e);
+                }
+                return Health::Lost;
+            }
+            Err(e) => tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one"),
         }
     }
     let mut health = Health::Good;
@@ -308,13 +300,7 @@ async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Hea
             continue;
         }
         let single = [op];
-        let mut tries = 0;
-        let result = loop {
-            match batch::run_all(conn, &single, webhooks, signals).await {
-                Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
-                result => break result,
-            }
-        };
+        let result = run_retrying(conn, &single, shared).await;
         let [op] = single;
         match result {
             Ok(replies) => {
@@ -332,6 +318,18 @@ async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Hea
         }
     }
     health
+}
+
+/// Runs `ops` in one transaction, again (up to `CONTENTION_RETRIES` times) when the database
+/// aborted it to settle a race with another transaction.
+async fn run_retrying(conn: &mut Conn, ops: &[Op], shared: &Shared<'_>) -> Result<Vec<Done>, StoreError> {
+    let mut tries = 0;
+    loop {
+        match batch::run_all(conn, ops, shared.webhooks, shared.signals).await {
+            Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
+            result => return result,
+        }
+    }
 }
 
 /// One result per op, in op order.
