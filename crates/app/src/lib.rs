@@ -11,6 +11,7 @@ mod idempotency;
 mod inbound;
 mod messages;
 mod rates;
+mod recipient;
 mod secrets;
 mod send;
 mod webhooks;
@@ -28,6 +29,7 @@ pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use inbound::InjectInbound;
 pub use messages::{MessageList, MessageQuery};
+pub use recipient::Recipient;
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{

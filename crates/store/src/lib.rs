@@ -5,6 +5,17 @@
 //! embedded per backend. The statements are written once (`sql/`) and compiled for each
 //! backend (`sqlite.rs`, `postgres.rs`). Depends only on `textbird-types`.
 
+/// Forwards a `Store` method to the backend behind it (defined before the modules that
+/// add `impl Store` blocks of their own).
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
 mod error;
 mod model;
 mod opt_out_cache;
@@ -47,15 +58,6 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self { sqlite_synchronous_full: true, max_connections: 8, writers: 2, migrate: true }
     }
-}
-
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Store::Sqlite($s) => $e,
-            Store::Postgres($s) => $e,
-        }
-    };
 }
 
 impl Store {
