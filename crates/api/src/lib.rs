@@ -25,6 +25,8 @@ pub use error::Problem;
 
 /// A request taking longer than this is answered 408 rather than held open.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// File imports read and write up to millions of rows.
+const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +37,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "inbound", description = "Inbound messages, numbers and opt-outs"),
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
         (name = "account", description = "The caller's account"),
+        (name = "lists", description = "Recipient lists, unsubscribe lists and file imports"),
     )
 )]
 struct ApiDoc;
@@ -45,7 +48,12 @@ pub type MetricsRender = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 /// The whole HTTP application.
 pub fn router(app: App, metrics: MetricsRender) -> Router {
     let max_body = app.settings().http.max_body_bytes;
-    let (api, openapi) = routes::v1(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    let (api, mut openapi) = routes::v1(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    let (uploads, upload_doc) = routes::lists::uploads().split_for_parts();
+    openapi.merge(upload_doc);
+    let uploads = uploads
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, UPLOAD_TIMEOUT));
     Router::new()
         .merge(api)
         .merge(routes::system::router(metrics))
@@ -53,8 +61,9 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(metrics_layer::record))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .merge(uploads)
+        .layer(axum::middleware::from_fn(metrics_layer::record))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(app)
 }

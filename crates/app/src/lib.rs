@@ -8,7 +8,9 @@ mod accounts;
 mod auth;
 mod error;
 mod idempotency;
+mod imports;
 mod inbound;
+mod lists;
 mod messages;
 mod rates;
 mod recipient;
@@ -27,13 +29,16 @@ pub use accounts::{CreatedAccount, NewAccountRequest};
 pub use auth::Principal;
 pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
+pub use imports::{Mapping, Preview, neutralise};
 pub use inbound::InjectInbound;
+pub use lists::{ImportCounts, ImportRequest};
 pub use messages::{MessageList, MessageQuery};
-pub use recipient::Recipient;
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
+pub use recipient::Recipient;
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Delivery, Inbound, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, Webhook,
+    Account, Attempt, Delivery, Inbound, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut,
+    OwnedNumber, Page, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 
@@ -51,6 +56,8 @@ struct Inner {
     in_flight: idempotency::InFlight,
     principals: auth::PrincipalCache,
     budgets: auth::Budgets,
+    /// Imports running at once on this node.
+    imports: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -62,6 +69,7 @@ impl App {
         carrier_events: Option<mpsc::Sender<CarrierEvent>>,
     ) -> Result<Self, AppError> {
         let rates = RateTable::load(&store, &settings.rates.default_price).await?;
+        let imports = tokio::sync::Semaphore::new(settings.imports.concurrent.max(1));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -71,6 +79,7 @@ impl App {
                 in_flight: idempotency::InFlight::default(),
                 principals: auth::PrincipalCache::default(),
                 budgets: auth::Budgets::default(),
+                imports,
             }),
         })
     }

@@ -2,13 +2,13 @@
 //! message of the request with its debit in one transaction. Only then is the send
 //! acknowledged.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use textbird_store::{AcceptBatch, AcceptOutcome, NewMessage};
+use textbird_store::{AcceptBatch, AcceptOutcome, ListKind, NewMessage};
 use textbird_types::{Money, Msisdn, Sender, Status, new_id, now_millis, parse_rfc3339_millis};
 
 use crate::idempotency::{IdempotencyKey, Replay};
-use crate::{App, AppError, FieldError, Principal};
+use crate::{App, AppError, FieldError, Principal, Recipient};
 
 /// Validity bounds: 1 s to 72 h.
 const MIN_VALIDITY_SECS: u64 = 1;
@@ -28,6 +28,11 @@ pub struct SendRequest {
     pub callback_url: Option<String>,
     pub client_ref: Option<String>,
     pub validity_secs: Option<u64>,
+    /// Recipient lists whose members are sent to as well (after `to`).
+    pub list_ids: Vec<String>,
+    /// Unsubscribe lists to consult; `None` consults every enabled one of the account. The
+    /// default list (opt-outs and STOP) is always consulted.
+    pub unsubscribe_list_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +55,8 @@ pub struct SentMessage {
 pub struct RecipientError {
     pub index: usize,
     pub to: String,
-    /// `invalid_number`, `duplicate`, `opted_out`.
+    /// Position among the recipients: `to` first, then the lists' members in order.
+    /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -129,7 +135,7 @@ impl App {
                 format!("must be {MIN_VALIDITY_SECS} to {MAX_VALIDITY_SECS} seconds"),
             ));
         }
-        if req.to.is_empty() {
+        if req.to.is_empty() && req.list_ids.is_empty() {
             problems.push(FieldError::new("to", "needs at least one recipient"));
         } else if req.to.len() > settings.max_recipients {
             problems.push(FieldError::new("to", format!("at most {} recipients per request", settings.max_recipients)));
@@ -137,43 +143,60 @@ impl App {
         let (Some(sender), true) = (sender, problems.is_empty()) else {
             return Err(AppError::Validation(problems));
         };
+        let members = self.list_recipients(p, &req.list_ids, settings.max_recipients - req.to.len()).await?;
+        if let Some(ids) = &req.unsubscribe_list_ids {
+            for (i, id) in ids.iter().enumerate() {
+                if self.store().find_list(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
+                    return Err(AppError::field(&format!("unsubscribe_list_ids[{i}]"), "no such unsubscribe list"));
+                }
+            }
+        }
 
         let mut errors = Vec::new();
-        let mut seen = HashSet::with_capacity(req.to.len());
-        let mut valid: Vec<(usize, Msisdn)> = Vec::with_capacity(req.to.len());
-        for (index, raw) in req.to.iter().enumerate() {
-            match Msisdn::parse(raw, p.country) {
-                Err(e) => errors.push(RecipientError {
-                    index,
-                    to: raw.clone(),
-                    code: "invalid_number",
-                    detail: e.to_string(),
-                }),
+        let count = req.to.len() + members.len();
+        let mut seen = HashSet::with_capacity(count);
+        let mut valid: Vec<(usize, Msisdn, Recipient)> = Vec::with_capacity(count);
+        let given = req.to.iter().map(|raw| (raw.clone(), Msisdn::parse(raw, p.country), None));
+        let listed = members.into_iter().map(|m| (m.phone.clone(), Ok(Msisdn::from_trusted(m.phone.clone())), Some(m)));
+        for (index, (raw, parsed, member)) in given.chain(listed).enumerate() {
+            match parsed {
+                Err(e) => errors.push(RecipientError { index, to: raw, code: "invalid_number", detail: e.to_string() }),
                 Ok(n) if !seen.insert(n.clone()) => errors.push(RecipientError {
                     index,
                     to: n.into_string(),
                     code: "duplicate",
                     detail: "this number appears earlier in the request".into(),
                 }),
-                Ok(n) => valid.push((index, n)),
+                Ok(n) => {
+                    let data = member.unwrap_or_else(|| Recipient::phone(n.as_str()));
+                    valid.push((index, n, data));
+                }
             }
         }
         if !valid.is_empty() {
-            let phones: Vec<&str> = valid.iter().map(|(_, n)| n.as_str()).collect();
+            let phones: Vec<&str> = valid.iter().map(|(_, n, _)| n.as_str()).collect();
             let opted: HashSet<String> =
                 self.store().opted_out(&p.account_id, sender.as_str(), &phones).await?.into_iter().collect();
-            if !opted.is_empty() {
-                valid.retain(|(index, n)| {
-                    let out = opted.contains(n.as_str());
-                    if out {
-                        errors.push(RecipientError {
-                            index: *index,
-                            to: n.as_str().to_owned(),
-                            code: "opted_out",
-                            detail: "the recipient has opted out of messages from this account".into(),
-                        });
+            let unsubscribed: HashMap<String, String> = self
+                .store()
+                .unsubscribed(&p.account_id, req.unsubscribe_list_ids.as_deref(), &phones)
+                .await?
+                .into_iter()
+                .collect();
+            if !opted.is_empty() || !unsubscribed.is_empty() {
+                valid.retain(|(index, n, _)| {
+                    let reason = if opted.contains(n.as_str()) {
+                        Some(("opted_out", "the recipient has opted out of messages from this account".to_owned()))
+                    } else {
+                        unsubscribed
+                            .get(n.as_str())
+                            .map(|list| ("unsubscribed", format!("the number is on the unsubscribe list {list:?}")))
+                    };
+                    let keep = reason.is_none();
+                    if let Some((code, detail)) = reason {
+                        errors.push(RecipientError { index: *index, to: n.as_str().to_owned(), code, detail });
                     }
-                    !out
+                    keep
                 });
             }
         }
@@ -195,7 +218,7 @@ impl App {
         let mut total = Money::ZERO;
         let mut sent = Vec::with_capacity(valid.len());
         let mut rows = Vec::with_capacity(valid.len());
-        for (_, to) in valid {
+        for (_, to, _recipient) in valid {
             let price = self
                 .rates()
                 .price_per_part(to.digits())

@@ -17,6 +17,7 @@ macro_rules! delegate {
 }
 
 mod error;
+mod lists;
 mod model;
 mod opt_out_cache;
 mod postgres;
@@ -27,6 +28,7 @@ mod webhook_cache;
 use std::path::Path;
 
 pub use error::StoreError;
+pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use signals::{Notice, Signals};

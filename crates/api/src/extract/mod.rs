@@ -3,7 +3,9 @@
 mod auth;
 mod json;
 mod query;
+mod upload;
 
 pub(crate) use auth::Auth;
 pub(crate) use json::{JsonBody, idempotency_key};
 pub(crate) use query::Query;
+pub(crate) use upload::Upload;

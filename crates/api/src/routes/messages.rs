@@ -35,7 +35,12 @@ pub(crate) enum Recipients {
 pub(crate) struct SendBody {
     /// E.164 numbers, or local numbers read in the account's country; up to 10,000.
     #[schema(value_type = Object, example = json!("+31612345678"))]
-    to: Recipients,
+    to: Option<Recipients>,
+    /// Recipient lists whose members are sent to as well; templates read their data.
+    list_ids: Option<Vec<String>>,
+    /// Unsubscribe lists to consult (default: every enabled one); numbers on them are skipped
+    /// with the reason `unsubscribed`. The default list (`/v1/unsubscribes`, STOP) always applies.
+    unsubscribe_list_ids: Option<Vec<String>>,
     /// Alphanumeric (≤ 11) or numeric (≤ 15 digits) sender; defaults to a number the account owns.
     from: Option<String>,
     body: String,
@@ -137,8 +142,9 @@ async fn send_messages(
     };
     let b = body.value;
     let to = match b.to {
-        Recipients::One(t) => vec![t],
-        Recipients::Many(v) => v,
+        None => Vec::new(),
+        Some(Recipients::One(t)) => vec![t],
+        Some(Recipients::Many(v)) => v,
     };
     let req = SendRequest {
         to,
@@ -148,6 +154,8 @@ async fn send_messages(
         callback_url: b.callback_url,
         client_ref: b.client_ref,
         validity_secs: b.validity_period,
+        list_ids: b.list_ids.unwrap_or_default(),
+        unsubscribe_list_ids: b.unsubscribe_list_ids,
     };
     let render = |o: &SendOutcome| (201, serde_json::to_string(&send_response(o)).unwrap_or_default());
     let result = match &key {

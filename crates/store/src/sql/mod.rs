@@ -7,6 +7,7 @@
 
 mod accounts;
 mod batch;
+mod lists;
 mod messages;
 mod rows;
 mod webhooks;
