@@ -19,6 +19,8 @@ macro_rules! delegate {
 mod error;
 mod model;
 mod opt_out_cache;
+mod people_api;
+mod people_model;
 mod postgres;
 mod signals;
 mod sqlite;
@@ -28,6 +30,7 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use model::*;
+pub use people_model::{Contact, ContactFilter, ContactGroup, FieldDef, FieldType, SenderList, SenderRecord};
 pub use postgres::PostgresStore;
 pub use signals::{Notice, Signals};
 pub use sqlite::SqliteStore;

@@ -8,6 +8,7 @@
 mod accounts;
 mod batch;
 mod messages;
+mod people;
 mod rows;
 mod webhooks;
 mod writer;
