@@ -35,6 +35,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "inbound", description = "Inbound messages, numbers and opt-outs"),
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
         (name = "account", description = "The caller's account"),
+        (name = "contacts", description = "Contacts, contact groups and their custom fields"),
+        (name = "senders", description = "Registered senders and sender lists"),
     )
 )]
 struct ApiDoc;

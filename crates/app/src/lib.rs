@@ -1,5 +1,5 @@
 //! Textbird's use cases: sending, reading and canceling messages, inbound messages, webhooks,
-//! accounts and their credentials, rates. Front ends (the HTTP API, its dialects, the SMPP
+//! contacts, groups and senders, accounts and their credentials, rates. Front ends (the HTTP API, its dialects, the SMPP
 //! server, the dashboard) call these and nothing below them; every call is scoped to the
 //! authenticated account. No wire formats here: results are domain values, errors are
 //! `AppError`, and each front end maps them once to its own format.
@@ -10,6 +10,7 @@ mod error;
 mod idempotency;
 mod inbound;
 mod messages;
+mod people;
 mod rates;
 mod recipient;
 mod secrets;
@@ -29,11 +30,15 @@ pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use inbound::InjectInbound;
 pub use messages::{MessageList, MessageQuery};
-pub use recipient::Recipient;
+pub use people::{
+    ContactChange, ContactDetails, ContactInput, ContactQuery, GroupChange, MAX_IDS_PER_REQUEST, SenderChange,
+};
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
+pub use recipient::Recipient;
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Delivery, Inbound, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, Webhook,
+    Account, Attempt, Contact, ContactGroup, Delivery, FieldDef, FieldType, Inbound, Message, MessageEvent, Notice,
+    OptOut, OwnedNumber, Page, SenderList, SenderRecord, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 

@@ -26,9 +26,9 @@ pub(super) fn router() -> OpenApiRouter<App> {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageParams {
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// 1 to 1000, default 50.
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,6 +3,7 @@
 mod account;
 mod inbound;
 mod messages;
+mod people;
 pub(crate) mod system;
 mod webhooks;
 
@@ -14,7 +15,12 @@ use utoipa::{Modify, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
-    router.merge(messages::router()).merge(inbound::router()).merge(webhooks::router()).merge(account::router())
+    router
+        .merge(messages::router())
+        .merge(inbound::router())
+        .merge(webhooks::router())
+        .merge(account::router())
+        .merge(people::router())
 }
 
 pub(crate) struct SecurityAddon;
