@@ -523,3 +523,32 @@ async fn recipients_from_contacts_and_groups_carry_their_fields_each_phone_once(
     assert!(matches!(err, AppError::NotFound("group")), "{err:?}");
     assert!(app.recipients_from_contacts(&pa, &[], &[]).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_audience_route_is_in_the_openapi_document() {
+    let server = Server::start(BIN, "");
+    let r = textbird_test_support::Reply::read(server.raw("GET", "/openapi.json", &[], Vec::new()).await).await;
+    assert_eq!(r.status, 200);
+    let paths = &r.body["paths"];
+    let expected = [
+        ("/v1/contacts", &["get", "post"][..]),
+        ("/v1/contacts/{id}", &["get", "patch", "delete"]),
+        ("/v1/groups", &["get", "post"]),
+        ("/v1/groups/{id}", &["get", "patch", "delete"]),
+        ("/v1/groups/{id}/contacts", &["get", "post"]),
+        ("/v1/groups/{id}/contacts/{contact_id}", &["delete"]),
+        ("/v1/senders", &["get", "post"]),
+        ("/v1/senders/{id}", &["get", "patch", "delete"]),
+        ("/v1/sender-lists", &["get", "post"]),
+        ("/v1/sender-lists/{id}", &["get", "patch", "delete"]),
+        ("/v1/sender-lists/{id}/senders", &["post"]),
+        ("/v1/sender-lists/{id}/senders/{sender_id}", &["delete"]),
+    ];
+    for (path, methods) in expected {
+        for method in methods {
+            assert!(paths[path][method].is_object(), "{method} {path} is documented");
+        }
+    }
+    let list_params = paths["/v1/groups"]["get"]["parameters"].as_array().expect("parameters");
+    assert!(list_params.iter().any(|p| p["name"] == "name"), "the name filter is documented");
+}
