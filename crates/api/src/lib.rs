@@ -38,6 +38,8 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
         (name = "account", description = "The caller's account"),
         (name = "lists", description = "Recipient lists, unsubscribe lists and file imports"),
+        (name = "contacts", description = "Contacts, contact groups and their custom fields"),
+        (name = "senders", description = "Registered senders and sender lists"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,5 @@
 //! Textbird's use cases: sending, reading and canceling messages, inbound messages, webhooks,
-//! accounts and their credentials, rates. Front ends (the HTTP API, its dialects, the SMPP
+//! contacts, groups and senders, accounts and their credentials, rates. Front ends (the HTTP API, its dialects, the SMPP
 //! server, the dashboard) call these and nothing below them; every call is scoped to the
 //! authenticated account. No wire formats here: results are domain values, errors are
 //! `AppError`, and each front end maps them once to its own format.
@@ -12,6 +12,7 @@ mod imports;
 mod inbound;
 mod lists;
 mod messages;
+mod people;
 mod rates;
 mod recipient;
 mod secrets;
@@ -33,12 +34,15 @@ pub use imports::{Mapping, Preview, neutralise};
 pub use inbound::InjectInbound;
 pub use lists::{ImportCounts, ImportRequest};
 pub use messages::{MessageList, MessageQuery};
+pub use people::{
+    ContactChange, ContactDetails, ContactInput, ContactQuery, GroupChange, MAX_IDS_PER_REQUEST, SenderChange,
+};
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
 pub use recipient::Recipient;
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Delivery, Inbound, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut,
-    OwnedNumber, Page, Webhook,
+    Account, Attempt, Contact, ContactGroup, Delivery, FieldDef, FieldType, Inbound, List, ListFilter, ListKind,
+    Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, SenderList, SenderRecord, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 

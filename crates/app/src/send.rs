@@ -33,6 +33,11 @@ pub struct SendRequest {
     /// Unsubscribe lists to consult; `None` consults every enabled one of the account. The
     /// default list (opt-outs and STOP) is always consulted.
     pub unsubscribe_list_ids: Option<Vec<String>>,
+    /// Contacts, and the contacts of groups, sent to as well (after the lists' members).
+    pub contact_ids: Vec<String>,
+    pub group_ids: Vec<String>,
+    /// Each message takes a random enabled sender of this list (instead of `from`).
+    pub sender_list_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,11 +100,18 @@ impl App {
         } else if body.chars().count() > settings.max_body_chars {
             problems.push(FieldError::new("body", format!("must be at most {} characters", settings.max_body_chars)));
         }
-        let sender = match req.from.as_deref() {
-            Some(f) => Sender::parse(f).map_err(|e| problems.push(FieldError::new("from", e.to_string()))).ok(),
-            None => {
+        let sender = match (req.from.as_deref(), &req.sender_list_id) {
+            (Some(_), Some(_)) => {
+                problems.push(FieldError::new("sender_list_id", "give either `from` or `sender_list_id`, not both"));
+                None
+            }
+            (None, Some(_)) => Some(None),
+            (Some(f), None) => {
+                Sender::parse(f).map_err(|e| problems.push(FieldError::new("from", e.to_string()))).ok().map(Some)
+            }
+            (None, None) => {
                 if let Some(n) = self.store().list_numbers(&p.account_id).await?.into_iter().next() {
-                    Sender::parse(&n.number).ok()
+                    Sender::parse(&n.number).ok().map(Some)
                 } else {
                     problems.push(FieldError::new("from", "is required (the account owns no number to default to)"));
                     None
@@ -135,7 +147,7 @@ impl App {
                 format!("must be {MIN_VALIDITY_SECS} to {MAX_VALIDITY_SECS} seconds"),
             ));
         }
-        if req.to.is_empty() && req.list_ids.is_empty() {
+        if req.to.is_empty() && req.list_ids.is_empty() && req.contact_ids.is_empty() && req.group_ids.is_empty() {
             problems.push(FieldError::new("to", "needs at least one recipient"));
         } else if req.to.len() > settings.max_recipients {
             problems.push(FieldError::new("to", format!("at most {} recipients per request", settings.max_recipients)));
@@ -143,7 +155,29 @@ impl App {
         let (Some(sender), true) = (sender, problems.is_empty()) else {
             return Err(AppError::Validation(problems));
         };
-        let members = self.list_recipients(p, &req.list_ids, settings.max_recipients - req.to.len()).await?;
+        let senders = match (sender, &req.sender_list_id) {
+            (Some(s), _) => {
+                self.check_sender_enabled(p, s.as_str()).await?;
+                vec![s]
+            }
+            (None, Some(list)) => self
+                .sender_list_senders(p, list)
+                .await?
+                .iter()
+                .map(|v| Sender::parse(v).map_err(|e| AppError::field("sender_list_id", e.to_string())))
+                .collect::<Result<_, _>>()?,
+            (None, None) => unreachable!("a send has a sender or a sender list"),
+        };
+        let mut members = self.list_recipients(p, &req.list_ids, settings.max_recipients - req.to.len()).await?;
+        if !req.contact_ids.is_empty() || !req.group_ids.is_empty() {
+            members.extend(self.recipients_from_contacts(p, &req.contact_ids, &req.group_ids).await?);
+            if req.to.len() + members.len() > settings.max_recipients {
+                return Err(AppError::field(
+                    "group_ids",
+                    format!("a send reaches at most {} recipients", settings.max_recipients),
+                ));
+            }
+        }
         if let Some(ids) = &req.unsubscribe_list_ids {
             for (i, id) in ids.iter().enumerate() {
                 if self.store().find_list(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
@@ -155,7 +189,7 @@ impl App {
         let mut errors = Vec::new();
         let count = req.to.len() + members.len();
         let mut seen = HashSet::with_capacity(count);
-        let mut valid: Vec<(usize, Msisdn, Recipient)> = Vec::with_capacity(count);
+        let mut valid: Vec<(usize, Msisdn, Recipient, Sender)> = Vec::with_capacity(count);
         let given = req.to.iter().map(|raw| (raw.clone(), Msisdn::parse(raw, p.country), None));
         let listed = members.into_iter().map(|m| (m.phone.clone(), Ok(Msisdn::from_trusted(m.phone.clone())), Some(m)));
         for (index, (raw, parsed, member)) in given.chain(listed).enumerate() {
@@ -169,14 +203,23 @@ impl App {
                 }),
                 Ok(n) => {
                     let data = member.unwrap_or_else(|| Recipient::phone(n.as_str()));
-                    valid.push((index, n, data));
+                    let from = senders[rand::random_range(0..senders.len())].clone();
+                    valid.push((index, n, data, from));
                 }
             }
         }
         if !valid.is_empty() {
-            let phones: Vec<&str> = valid.iter().map(|(_, n, _)| n.as_str()).collect();
-            let opted: HashSet<String> =
-                self.store().opted_out(&p.account_id, sender.as_str(), &phones).await?.into_iter().collect();
+            let phones: Vec<&str> = valid.iter().map(|(_, n, _, _)| n.as_str()).collect();
+            let mut by_sender: HashMap<&str, Vec<&str>> = HashMap::new();
+            for (_, n, _, from) in &valid {
+                by_sender.entry(from.as_str()).or_default().push(n.as_str());
+            }
+            let mut opted: HashSet<(String, String)> = HashSet::new();
+            for (from, phones) in by_sender {
+                for phone in self.store().opted_out(&p.account_id, from, &phones).await? {
+                    opted.insert((from.to_owned(), phone));
+                }
+            }
             let unsubscribed: HashMap<String, String> = self
                 .store()
                 .unsubscribed(&p.account_id, req.unsubscribe_list_ids.as_deref(), &phones)
@@ -184,8 +227,8 @@ impl App {
                 .into_iter()
                 .collect();
             if !opted.is_empty() || !unsubscribed.is_empty() {
-                valid.retain(|(index, n, _)| {
-                    let reason = if opted.contains(n.as_str()) {
+                valid.retain(|(index, n, _, from)| {
+                    let reason = if opted.contains(&(from.as_str().to_owned(), n.as_str().to_owned())) {
                         Some(("opted_out", "the recipient has opted out of messages from this account".to_owned()))
                     } else {
                         unsubscribed
@@ -218,7 +261,7 @@ impl App {
         let mut total = Money::ZERO;
         let mut sent = Vec::with_capacity(valid.len());
         let mut rows = Vec::with_capacity(valid.len());
-        for (_, to, _recipient) in valid {
+        for (_, to, _recipient, sender) in valid {
             let price = self
                 .rates()
                 .price_per_part(to.digits())

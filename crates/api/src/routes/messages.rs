@@ -41,6 +41,11 @@ pub(crate) struct SendBody {
     /// Unsubscribe lists to consult (default: every enabled one); numbers on them are skipped
     /// with the reason `unsubscribed`. The default list (`/v1/unsubscribes`, STOP) always applies.
     unsubscribe_list_ids: Option<Vec<String>>,
+    /// Contacts, and every contact of these groups, sent to as well; templates read their fields.
+    contact_ids: Option<Vec<String>>,
+    group_ids: Option<Vec<String>>,
+    /// Each message takes a random enabled sender of this sender list (instead of `from`).
+    sender_list_id: Option<String>,
     /// Alphanumeric (≤ 11) or numeric (≤ 15 digits) sender; defaults to a number the account owns.
     from: Option<String>,
     body: String,
@@ -156,6 +161,9 @@ async fn send_messages(
         validity_secs: b.validity_period,
         list_ids: b.list_ids.unwrap_or_default(),
         unsubscribe_list_ids: b.unsubscribe_list_ids,
+        contact_ids: b.contact_ids.unwrap_or_default(),
+        group_ids: b.group_ids.unwrap_or_default(),
+        sender_list_id: b.sender_list_id,
     };
     let render = |o: &SendOutcome| (201, serde_json::to_string(&send_response(o)).unwrap_or_default());
     let result = match &key {

@@ -4,6 +4,7 @@ mod account;
 mod inbound;
 pub(crate) mod lists;
 mod messages;
+mod people;
 pub(crate) mod system;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(webhooks::router())
         .merge(account::router())
         .merge(lists::router())
+        .merge(people::router())
 }
 
 pub(crate) struct SecurityAddon;

@@ -290,7 +290,7 @@ impl super::SqlStore {
     }
 }
 
-fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
+pub(super) fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
     match e.as_database_error() {
         Some(d) if d.is_unique_violation() => StoreError::Conflict(what.to_owned()),
         _ => e.into(),

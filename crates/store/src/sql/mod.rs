@@ -9,6 +9,7 @@ mod accounts;
 mod batch;
 mod lists;
 mod messages;
+mod people;
 mod rows;
 mod webhooks;
 mod writer;

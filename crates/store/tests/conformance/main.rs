@@ -9,6 +9,7 @@
 mod accounts;
 mod fixtures;
 mod inbound;
+mod people;
 mod queue;
 mod status;
 
@@ -89,4 +90,8 @@ conformance! {
     inbound::stop_opts_out_and_start_opts_back_in,
     inbound::sender_scoped_stop_applies_to_that_sender_only,
     inbound::opted_out_reflects_a_keyword_as_soon_as_receive_returns,
+    people::contacts_are_unique_by_phone_within_their_account_only,
+    people::memberships_join_only_rows_of_one_account,
+    people::sender_lists_hold_the_accounts_senders_only,
+    people::name_filters_match_substrings_ignoring_case_and_wildcards,
 }
