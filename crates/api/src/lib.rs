@@ -35,6 +35,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
         (name = "inbound", description = "Inbound messages, numbers and opt-outs"),
         (name = "webhooks", description = "Webhook endpoints and deliveries"),
         (name = "account", description = "The caller's account"),
+        (name = "content", description = "Templates, word spinners, links and link lists, triggers, short links and clicks"),
     )
 )]
 struct ApiDoc;

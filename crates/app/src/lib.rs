@@ -6,14 +6,18 @@
 
 mod accounts;
 mod auth;
+mod clicks;
+mod content;
 mod error;
 mod idempotency;
 mod inbound;
 mod messages;
 mod rates;
 mod recipient;
+mod render;
 mod secrets;
 mod send;
+pub mod template;
 mod webhooks;
 
 use std::sync::Arc;
@@ -25,15 +29,21 @@ use tokio::sync::mpsc;
 
 pub use accounts::{CreatedAccount, NewAccountRequest};
 pub use auth::Principal;
+pub use clicks::{Opened, user_agent_class};
+pub use content::{
+    ContentPage, ContentQuery, LinkInput, LinkListAddition, LinkListWithLinks, MAX_IMPORT_BYTES, MAX_LIST_LINKS,
+};
 pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use inbound::InjectInbound;
 pub use messages::{MessageList, MessageQuery};
-pub use recipient::Recipient;
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
+pub use recipient::Recipient;
+pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Delivery, Inbound, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, Webhook,
+    Account, Attempt, Delivery, Inbound, Link, LinkList, LinkReport, Message, MessageEvent, Notice, OptOut,
+    OwnedNumber, Page, Spinner, Template, Trigger, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 

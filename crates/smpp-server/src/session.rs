@@ -299,6 +299,7 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
         callback_url: None,
         client_ref: None,
         validity_secs: None,
+        ..SendRequest::default()
     };
     match shared.app.send(principal, request, None).await {
         Ok(SendResult::Sent(outcome)) => {

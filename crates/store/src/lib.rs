@@ -16,6 +16,8 @@ macro_rules! delegate {
     };
 }
 
+mod content_api;
+mod content_model;
 mod error;
 mod model;
 mod opt_out_cache;
@@ -26,6 +28,7 @@ mod webhook_cache;
 
 use std::path::Path;
 
+pub use content_model::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PostgresStore;

@@ -1,7 +1,9 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod content;
 mod inbound;
+mod links;
 mod messages;
 pub(crate) mod system;
 mod webhooks;
@@ -14,7 +16,13 @@ use utoipa::{Modify, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
-    router.merge(messages::router()).merge(inbound::router()).merge(webhooks::router()).merge(account::router())
+    router
+        .merge(messages::router())
+        .merge(inbound::router())
+        .merge(webhooks::router())
+        .merge(account::router())
+        .merge(content::router())
+        .merge(links::router())
 }
 
 pub(crate) struct SecurityAddon;

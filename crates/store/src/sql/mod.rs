@@ -7,6 +7,7 @@
 
 mod accounts;
 mod batch;
+mod content;
 mod messages;
 mod rows;
 mod webhooks;
