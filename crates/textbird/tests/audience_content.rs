@@ -405,3 +405,24 @@ async fn malformed_content_requests_are_problems() {
     let r = server.request("GET", key, "/v1/templates?limit=0", None, &[]).await;
     assert_problem(&r, 422);
 }
+
+#[tokio::test]
+async fn content_routes_are_in_the_openapi_document() {
+    let server = Server::start(BIN, "");
+    let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    for path in [
+        "/v1/templates",
+        "/v1/templates/{id}/render",
+        "/v1/render",
+        "/v1/spinners/{id}",
+        "/v1/links/{id}/report",
+        "/v1/batches/{batch_id}/link-report",
+        "/v1/link-lists/{id}/import",
+        "/v1/triggers",
+        "/l/{code}",
+        "/t/{token}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    assert!(doc["paths"]["/v1/messages"]["post"]["requestBody"].is_object());
+}
