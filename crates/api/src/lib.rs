@@ -40,6 +40,7 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
         (name = "lists", description = "Recipient lists, unsubscribe lists and file imports"),
         (name = "contacts", description = "Contacts, contact groups and their custom fields"),
         (name = "senders", description = "Registered senders and sender lists"),
+        (name = "content", description = "Templates, word spinners, links and link lists, triggers, short links and clicks"),
     )
 )]
 struct ApiDoc;

@@ -6,6 +6,8 @@
 
 mod accounts;
 mod auth;
+mod clicks;
+mod content;
 mod error;
 mod idempotency;
 mod imports;
@@ -15,8 +17,10 @@ mod messages;
 mod people;
 mod rates;
 mod recipient;
+mod render;
 mod secrets;
 mod send;
+pub mod template;
 mod webhooks;
 
 use std::sync::Arc;
@@ -28,9 +32,13 @@ use tokio::sync::mpsc;
 
 pub use accounts::{CreatedAccount, NewAccountRequest};
 pub use auth::Principal;
+pub use clicks::{Opened, user_agent_class};
+pub use content::{
+    ContentPage, ContentQuery, LinkInput, LinkListAddition, LinkListWithLinks, MAX_IMPORT_BYTES, MAX_LIST_LINKS,
+};
 pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
-pub use imports::{Mapping, Preview, neutralise};
+pub use imports::{Mapping, Preview as FilePreview, neutralise};
 pub use inbound::InjectInbound;
 pub use lists::{ImportCounts, ImportRequest};
 pub use messages::{MessageList, MessageQuery};
@@ -39,10 +47,12 @@ pub use people::{
 };
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
 pub use recipient::Recipient;
+pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Contact, ContactGroup, Delivery, FieldDef, FieldType, Inbound, List, ListFilter, ListKind,
-    Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, SenderList, SenderRecord, Webhook,
+    Account, Attempt, Contact, ContactGroup, Delivery, FieldDef, FieldType, Inbound, Link, LinkList, LinkReport, List,
+    ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, SenderList, SenderRecord,
+    Spinner, Template, Trigger, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
 

@@ -22,7 +22,14 @@ const MAX_URL: usize = 2048;
 pub struct SendRequest {
     pub to: Vec<String>,
     pub from: Option<String>,
+    /// Empty when `template_id` gives the text.
     pub body: String,
+    /// A template of the account whose body is the text (instead of `body`).
+    pub template_id: Option<String>,
+    /// A trigger of the account the messages wait for (instead of `send_at`).
+    pub trigger_id: Option<String>,
+    /// How long after the trigger fires the messages become due.
+    pub trigger_delay_secs: Option<u64>,
     /// RFC 3339.
     pub send_at: Option<String>,
     pub callback_url: Option<String>,
@@ -94,9 +101,9 @@ impl App {
         let settings = &self.settings().messages;
         let now = now_millis();
         let mut problems = Vec::new();
-        let body = req.body;
-        if body.is_empty() {
-            problems.push(FieldError::new("body", "must not be empty"));
+        let (body, render) = self.send_text(p, req.body.clone(), req.template_id.as_deref(), &mut problems).await?;
+        if body.is_empty() && problems.is_empty() {
+            problems.push(FieldError::new("body", "is missing or empty: give `body` or `template_id`"));
         } else if body.chars().count() > settings.max_body_chars {
             problems.push(FieldError::new("body", format!("must be at most {} characters", settings.max_body_chars)));
         }
@@ -132,6 +139,7 @@ impl App {
                 Some(t) => (t > now).then_some(t),
             },
         };
+        let (trigger, send_at) = self.trigger_hold(p, &req, send_at, now, &mut problems).await?;
         if let Some(url) = &req.callback_url
             && let Err(e) = self.check_target_url(url)
         {
@@ -148,7 +156,10 @@ impl App {
             ));
         }
         if req.to.is_empty() && req.list_ids.is_empty() && req.contact_ids.is_empty() && req.group_ids.is_empty() {
-            problems.push(FieldError::new("to", "needs at least one recipient"));
+            problems.push(FieldError::new(
+                "to",
+                "is missing: give at least one recipient in `to`, `list_ids`, `contact_ids` or `group_ids`",
+            ));
         } else if req.to.len() > settings.max_recipients {
             problems.push(FieldError::new("to", format!("at most {} recipients per request", settings.max_recipients)));
         }
@@ -253,22 +264,24 @@ impl App {
             ));
         }
 
-        let analysis = textbird_sms::analyze(&body);
-        let encoding = analysis.encoding.as_str();
-        let status = if send_at.is_some() { Status::Scheduled } else { Status::Queued };
+        let status = if send_at.is_some() || trigger.is_some() { Status::Scheduled } else { Status::Queued };
         let valid_until = send_at.unwrap_or(now) + (validity * 1000) as i64;
         let batch_id = new_id();
+        let ids: Vec<String> = valid.iter().map(|_| new_id()).collect();
+        let recipients: Vec<Recipient> = valid.iter().map(|(_, _, r, _)| r.clone()).collect();
+        let bodies = self.personalise(p, &body, render, &recipients, &ids, &batch_id).await?;
         let mut total = Money::ZERO;
         let mut sent = Vec::with_capacity(valid.len());
         let mut rows = Vec::with_capacity(valid.len());
-        for (_, to, _recipient, sender) in valid {
+        for (((_, to, _, sender), id), body) in valid.into_iter().zip(ids).zip(bodies) {
+            let analysis = textbird_sms::analyze(&body);
+            let encoding = analysis.encoding.as_str();
             let price = self
                 .rates()
                 .price_per_part(to.digits())
                 .checked_mul(i64::from(analysis.parts))
                 .ok_or_else(|| AppError::Internal("price overflow".into()))?;
             total = Money(total.0 + price.0);
-            let id = new_id();
             rows.push(NewMessage {
                 id: id.clone(),
                 account_id: p.account_id.clone(),
@@ -285,12 +298,14 @@ impl App {
                 send_at,
                 valid_until,
                 created_at: now,
+                trigger_id: trigger.as_ref().map(|(id, _)| id.clone()),
+                trigger_delay_ms: trigger.as_ref().map(|(_, delay)| *delay),
             });
             sent.push(SentMessage {
                 id,
                 to: to.into_string(),
                 from: sender.as_str().to_owned(),
-                body: body.clone(),
+                body,
                 status,
                 parts: analysis.parts,
                 encoding,

@@ -8,7 +8,7 @@ use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "message.queued",
     "message.scheduled",
     "message.submitted",
@@ -21,6 +21,7 @@ pub const EVENT_TYPES: [&str; 13] = [
     "message.deleted",
     "message.unknown",
     "message.received",
+    "link.clicked",
     "*",
 ];
 /// How long the previous secret keeps signing after a rotation.

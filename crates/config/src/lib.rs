@@ -32,6 +32,7 @@ pub struct Settings {
     pub imports: ImportSettings,
     pub rates: RateSettings,
     pub dispatcher: DispatcherSettings,
+    pub links: LinkSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,6 +296,15 @@ impl Default for WebhookSettings {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// Where recipients open short links (`{public_base_url}/l/CODE`) and where triggers are
+    /// fired (`/t/TOKEN`): this server as the internet reaches it, such as
+    /// `https://go.example.com`. Empty: `http://` and the address the HTTP API listens on.
+    pub public_base_url: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptOutScope {
@@ -431,6 +441,10 @@ impl Settings {
         let weights = [sim.delivered, sim.undelivered, sim.expired, sim.rejected];
         if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
             return Err(ConfigError("simulator outcome ratios must be non-negative and not all zero".into()));
+        }
+        let base = &self.links.public_base_url;
+        if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ConfigError("links.public_base_url must start with http:// or https://".into()));
         }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(ConfigError("database.sqlite_synchronous must be \"full\" or \"normal\"".into()));

@@ -114,6 +114,8 @@ async fn receive(
             callback_url: None,
             send_at: None,
             valid_until: now + (settings.default_validity_secs * 1000) as i64,
+            trigger_id: None,
+            trigger_delay_ms: None,
             created_at: now,
         };
         store.accept(AcceptBatch { account_id, debit: 0, messages: vec![message], idempotency: None }).await?;

@@ -16,6 +16,8 @@ macro_rules! delegate {
     };
 }
 
+mod content_api;
+mod content_model;
 mod error;
 mod lists;
 mod model;
@@ -29,6 +31,7 @@ mod webhook_cache;
 
 use std::path::Path;
 
+pub use content_model::*;
 pub use error::StoreError;
 pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;

@@ -97,6 +97,10 @@ pub struct NewMessage {
     pub send_at: Option<i64>,
     pub valid_until: i64,
     pub created_at: i64,
+    /// The trigger the message waits for (`Scheduled`, due only once it fires).
+    pub trigger_id: Option<String>,
+    /// How long after its trigger fires the message becomes due.
+    pub trigger_delay_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
 const LATENCY_BUCKETS: [f64; 14] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let prometheus = PrometheusBuilder::new()
         .set_buckets(&LATENCY_BUCKETS)
         .context("metrics buckets")?
@@ -30,6 +30,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
     let addr = listener.local_addr()?;
     let node = node_name(&settings, addr.port());
+    if settings.links.public_base_url.is_empty() {
+        settings.links.public_base_url = format!("http://{addr}");
+    }
     // Whatever this node had leased before it stopped is not in flight any more (on SQLite
     // this process owns the whole queue; on PostgreSQL only this node's leases are touched).
     let released = store.release_stale_leases(textbird_types::now_millis(), &node).await?;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use textbird_app::{
-    App, ImportCounts, ImportRequest, List, ListFilter, ListKind, Mapping, Member, Preview, Principal, neutralise,
+    App, FilePreview, ImportCounts, ImportRequest, List, ListFilter, ListKind, Mapping, Member, Principal, neutralise,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -231,7 +231,7 @@ pub(crate) struct PreviewDto {
     is_exceed_length_5000: Vec<bool>,
 }
 
-fn preview_dto(p: Preview) -> PreviewDto {
+fn preview_dto(p: FilePreview) -> PreviewDto {
     PreviewDto {
         data: p.rows,
         total_rows: p.total_rows,

@@ -48,7 +48,15 @@ pub(crate) struct SendBody {
     sender_list_id: Option<String>,
     /// Alphanumeric (≤ 11) or numeric (≤ 15 digits) sender; defaults to a number the account owns.
     from: Option<String>,
-    body: String,
+    /// The text; may hold template tokens such as `{{first_name}}` or `{{link:ID}}`. Required
+    /// unless `template_id` is given.
+    body: Option<String>,
+    /// Send a template's body instead of `body`.
+    template_id: Option<String>,
+    /// The messages wait (status `scheduled`) until this trigger fires.
+    trigger_id: Option<String>,
+    /// Seconds after the trigger fires before the messages are sent (default 0).
+    trigger_delay_secs: Option<u64>,
     /// RFC 3339; the message is scheduled until then.
     send_at: Option<String>,
     /// Receives this message's status webhooks (signed with the account's callback secret).
@@ -154,7 +162,10 @@ async fn send_messages(
     let req = SendRequest {
         to,
         from: b.from,
-        body: b.body,
+        body: b.body.unwrap_or_default(),
+        template_id: b.template_id,
+        trigger_id: b.trigger_id,
+        trigger_delay_secs: b.trigger_delay_secs,
         send_at: b.send_at,
         callback_url: b.callback_url,
         client_ref: b.client_ref,

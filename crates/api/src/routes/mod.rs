@@ -1,7 +1,9 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod content;
 mod inbound;
+mod links;
 pub(crate) mod lists;
 mod messages;
 mod people;
@@ -23,6 +25,8 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(account::router())
         .merge(lists::router())
         .merge(people::router())
+        .merge(content::router())
+        .merge(links::router())
 }
 
 pub(crate) struct SecurityAddon;

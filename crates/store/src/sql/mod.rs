@@ -7,6 +7,7 @@
 
 mod accounts;
 mod batch;
+mod content;
 mod lists;
 mod messages;
 mod people;

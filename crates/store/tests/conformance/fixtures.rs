@@ -54,6 +54,8 @@ pub fn message(account_id: &str, to: &str, price: i64) -> NewMessage {
         callback_url: None,
         send_at: None,
         valid_until: T0 + VALIDITY_MS,
+        trigger_id: None,
+        trigger_delay_ms: None,
         created_at: T0,
     }
 }

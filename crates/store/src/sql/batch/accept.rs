@@ -9,7 +9,7 @@ use textbird_types::{Status, now_millis};
 
 use super::{Fanout, ROWS_PER_STATEMENT, message_payload};
 use crate::StoreError;
-use crate::model::{AcceptBatch, AcceptOutcome};
+use crate::model::{AcceptBatch, AcceptOutcome, NewMessage};
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn accept_many(
@@ -74,7 +74,8 @@ pub(super) async fn accept_many(
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
-             client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at) ",
+             client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at, trigger_id, \
+             trigger_delay_ms) ",
         );
         qb.push_values(chunk, |mut q, m| {
             q.push_bind(&m.id)
@@ -91,9 +92,11 @@ pub(super) async fn accept_many(
                 .push_bind(&m.callback_url)
                 .push_bind(m.send_at)
                 .push_bind(m.valid_until)
-                .push_bind(m.send_at.unwrap_or(m.created_at))
+                .push_bind(due_at(m))
                 .push_bind(m.created_at)
-                .push_bind(m.created_at);
+                .push_bind(m.created_at)
+                .push_bind(&m.trigger_id)
+                .push_bind(m.trigger_delay_ms);
         });
         qb.build().execute(&mut *c).await?;
     }
@@ -122,6 +125,11 @@ pub(super) async fn accept_many(
         }
     }
     Ok(outcomes)
+}
+
+/// When a new message is due: its send time, or never while it waits for a trigger.
+fn due_at(m: &NewMessage) -> i64 {
+    if m.trigger_id.is_some() { super::super::content::WAITING_FOR_TRIGGER } else { m.send_at.unwrap_or(m.created_at) }
 }
 
 pub(super) async fn debit(c: &mut Conn, account: &str, amount: i64) -> Result<bool, StoreError> {

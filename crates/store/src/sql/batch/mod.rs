@@ -40,7 +40,7 @@ const TRANSITION_COLUMNS: &str = "messages.id, messages.account_id, messages.to_
 
 /// Events, outbox rows and refunds gathered while a batch runs, written at its end.
 #[derive(Default)]
-struct Fanout {
+pub(super) struct Fanout {
     events: Vec<(String, &'static str, Option<String>, i64)>,
     deliveries: Vec<NewDelivery>,
     refunds: Vec<(String, String, i64, i64)>,
@@ -64,7 +64,7 @@ struct NewDelivery {
 
 impl Fanout {
     /// Queues one outbox row per subscribed endpoint (and the message's own callback URL).
-    fn webhooks(
+    pub(super) fn webhooks(
         &mut self,
         hooks: &WebhookCache,
         account_id: &str,
@@ -97,7 +97,11 @@ impl Fanout {
         }
     }
 
-    async fn flush(self, c: &mut Conn) -> Result<HashMap<&'static str, u64>, StoreError> {
+    pub(super) fn has_deliveries(&self) -> bool {
+        !self.deliveries.is_empty()
+    }
+
+    pub(super) async fn flush(self, c: &mut Conn) -> Result<HashMap<&'static str, u64>, StoreError> {
         for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("INSERT INTO message_events (message_id, status, detail, created_at) ");
@@ -235,7 +239,7 @@ pub(super) async fn run_all(
         };
         out[i] = Some(done);
     }
-    let (queued, deliveries) = (fan.queued, !fan.deliveries.is_empty());
+    let (queued, deliveries) = (fan.queued, fan.has_deliveries());
     let notices = std::mem::take(&mut fan.notices);
     let transitions = fan.flush(c).await?;
     tx.commit().await?;
