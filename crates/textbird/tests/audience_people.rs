@@ -622,3 +622,27 @@ async fn sends_reach_contacts_and_groups_from_the_senders_of_a_sender_list() {
     }
     assert_eq!(server.balance(other).await, "10.0000", "nothing charged");
 }
+
+#[tokio::test]
+async fn a_template_reads_a_contacts_names_and_group_fields() {
+    let (server, a, _) = start();
+    let key = &a.api_key;
+    let group = group_requiring(&server, key, "Plans", "plan", "string").await;
+    create(
+        &server,
+        key,
+        "/v1/contacts",
+        &json!({"phone": "+31612340011", "first_name": "Femke", "fields": {"plan": "gold"}, "group_ids": [group]}),
+    )
+    .await;
+    let template =
+        create(&server, key, "/v1/templates", &json!({"name": "Plan", "body": "{{first_name}}, your plan: {{plan}}"}))
+            .await;
+    let (status, sent) =
+        server.post(key, "/v1/messages", &json!({"group_ids": [group], "from": "Acme", "template_id": template})).await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["messages"][0]["id"].as_str().unwrap();
+    let (_, message) = server.get(key, &format!("/v1/messages/{id}")).await;
+    assert_eq!(message["body"], "Femke, your plan: gold", "{message}");
+    assert_eq!(message["to"], "+31612340011");
+}

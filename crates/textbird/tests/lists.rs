@@ -526,3 +526,37 @@ async fn malformed_list_requests_get_clear_problems() {
     let reply = server.request("GET", key, "/v1/lists?limit=0", None, &[]).await;
     assert_problem(&reply, 422);
 }
+
+#[tokio::test]
+async fn a_send_to_a_list_renders_each_members_data_and_shows_it_on_the_message() {
+    let (server, acme) = setup();
+    let key = &acme.api_key;
+    let csv = "phone,first,city\n+31612345671,Anna,Utrecht\n+31612345672,,Delft\n";
+    let list = create_list(&server, key, "/v1/lists", &json!({"name": "Render"})).await;
+    let id = list["id"].as_str().unwrap();
+    let reply =
+        import(&server, key, id, csv.as_bytes(), r#"{"0":"phone_number","1":"first_name","2":"custom1"}"#).await;
+    assert_eq!(counts(&reply), (2, 0, 0, 2), "{}", reply.text);
+    let (status, sent) = server
+        .post(
+            key,
+            "/v1/messages",
+            &json!({"list_ids": [id], "from": "Acme", "body": "Hi {{first_name}} in {{custom1}}"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let mut bodies = Vec::new();
+    for m in sent["messages"].as_array().unwrap() {
+        let (status, got) = server.get(key, &format!("/v1/messages/{}", m["id"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "{got}");
+        bodies.push((got["to"].as_str().unwrap().to_owned(), got["body"].as_str().unwrap().to_owned()));
+    }
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        [
+            ("+31612345671".to_owned(), "Hi Anna in Utrecht".to_owned()),
+            ("+31612345672".to_owned(), "Hi  in Delft".to_owned())
+        ]
+    );
+}
