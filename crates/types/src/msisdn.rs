@@ -29,7 +29,12 @@ impl Msisdn {
     pub fn parse(input: &str, default_country: Option<CountryId>) -> Result<Self, NumberError> {
         let unparsable = || NumberError::Unparsable(input.to_owned());
         let trimmed = input.trim();
-        if trimmed.is_empty() || trimmed.len() > MAX_INPUT_LEN {
+        // Digits and the punctuation numbers are written with, nothing else: the parser would
+        // read letters as a keypad spells them (`not-a-number-1099` would become a number).
+        if trimmed.is_empty()
+            || trimmed.len() > MAX_INPUT_LEN
+            || !trimmed.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
+        {
             return Err(unparsable());
         }
         let normalised;
@@ -122,7 +127,16 @@ mod tests {
 
     #[test]
     fn invalid_numbers_are_refused() {
-        for bad in ["", "hello", "+1", "+3161234567890123", "+999123456", &"9".repeat(50)] {
+        for bad in [
+            "",
+            "hello",
+            "+1",
+            "+3161234567890123",
+            "+999123456",
+            &"9".repeat(50),
+            "not-a-number-1099",
+            "+31 6 CALLME1",
+        ] {
             assert!(Msisdn::parse(bad, nl()).is_err(), "{bad}");
         }
     }
