@@ -149,12 +149,52 @@ impl App {
         if problems.is_empty() { Ok((spinners, links, lists)) } else { Err(AppError::Validation(problems)) }
     }
 
+    /// A field token must be a built-in one or a field some group of the account defines; a
+    /// misspelt `{{frist_name}}` is an error naming it, not an empty gap in every message.
+    async fn check_field_tokens(&self, account_id: &str, parts: &[Part], field: &str) -> Result<(), AppError> {
+        let wanted: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Field(name) if !template::BUILT_IN_FIELDS.contains(&name.as_str()) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut defined = std::collections::HashSet::new();
+        let mut page = textbird_store::Page { after: None, limit: 1000 };
+        loop {
+            let groups = self.store().list_groups(account_id, None, &page).await?;
+            let full = groups.len() == page.limit as usize;
+            page.after = groups.last().map(|g| g.id.clone());
+            defined.extend(groups.into_iter().flat_map(|g| g.fields.into_iter().map(|f| f.name)));
+            if !full {
+                break;
+            }
+        }
+        let problems: Vec<FieldError> = wanted
+            .iter()
+            .filter(|name| !defined.contains(**name))
+            .map(|name| {
+                FieldError::new(
+                    field,
+                    format!(
+                        "`{{{{{name}}}}}` is not a token: neither a built-in field nor a field of any contact group"
+                    ),
+                )
+            })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
+    }
+
     pub(crate) async fn load_content(&self, account_id: &str, parts: &[Part], field: &str) -> Result<(), AppError> {
         self.load_content_refs(account_id, parts, field).await.map(|_| ())
     }
 
     async fn content(&self, account_id: &str, text: &str, field: &str) -> Result<Content, AppError> {
         let parts = template::parse(text).map_err(|e| AppError::Validation(vec![template_problem(field, &e)]))?;
+        self.check_field_tokens(account_id, &parts, field).await?;
         let (spinners, links, lists) = self.load_content_refs(account_id, &parts, field).await?;
         Ok(Content { parts, spinners, links, lists })
     }

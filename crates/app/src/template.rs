@@ -111,6 +111,10 @@ fn is_field_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Field tokens every recipient can have, whatever groups the account defines.
+pub const BUILT_IN_FIELDS: [&str; 9] =
+    ["first_name", "last_name", "email", "url", "custom", "custom1", "custom2", "custom3", "custom4"];
+
 /// A recipient's value for a field token; empty when the recipient lacks it.
 pub fn field_value<'a>(recipient: &'a Recipient, name: &str) -> &'a str {
     let value = match name {

@@ -559,4 +559,18 @@ async fn a_send_to_a_list_renders_each_members_data_and_shows_it_on_the_message(
             ("+31612345672".to_owned(), "Hi  in Delft".to_owned())
         ]
     );
+    // A misspelt field is an error naming it, and nothing is sent or charged.
+    let before = server.balance(key).await;
+    let reply = server
+        .request(
+            "POST",
+            key,
+            "/v1/messages",
+            Some(&json!({"list_ids": [id], "from": "Acme", "body": "Hi {{frist_name}}"})),
+            &[],
+        )
+        .await;
+    let p = assert_problem(&reply, 422);
+    assert!(p.to_string().contains("{{frist_name}}"), "{p}");
+    assert_eq!(server.balance(key).await, before);
 }
