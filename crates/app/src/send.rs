@@ -323,7 +323,13 @@ impl App {
         let key = idempotency.map(|(k, _)| k.clone());
         let batch =
             AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
-        match self.store().accept(batch).await? {
+        let batch_id = outcome.batch_id.clone();
+        let stored = self.store().accept(batch).await?;
+        if render && stored != AcceptOutcome::Stored {
+            // Nothing was sent, so the short links minted for it lead nowhere.
+            self.store().delete_short_links(&p.account_id, &batch_id).await?;
+        }
+        match stored {
             AcceptOutcome::Stored => Ok(SendResult::Sent(outcome)),
             AcceptOutcome::InsufficientBalance => {
                 let available = self.account(p).await.map(|a| Money(a.balance).to_string()).unwrap_or_default();

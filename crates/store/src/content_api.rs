@@ -82,6 +82,10 @@ impl Store {
     pub async fn insert_short_links(&self, links: &[ShortLink]) -> Result<(), StoreError> {
         delegate!(self, s => s.insert_short_links(links).await)
     }
+    /// Takes back the short links minted for a send that was then not stored.
+    pub async fn delete_short_links(&self, account_id: &str, batch_id: &str) -> Result<u64, StoreError> {
+        delegate!(self, s => s.delete_short_links(account_id, batch_id).await)
+    }
     /// Records a click and queues its `link.clicked` webhooks: the link and whether the click
     /// was unique, `None` for an unknown code.
     pub async fn record_click(&self, click: &NewClick) -> Result<Option<(ShortLinkTarget, bool)>, StoreError> {

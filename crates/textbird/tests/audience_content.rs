@@ -426,3 +426,17 @@ async fn content_routes_are_in_the_openapi_document() {
     }
     assert!(doc["paths"]["/v1/messages"]["post"]["requestBody"].is_object());
 }
+
+#[tokio::test]
+async fn a_send_refused_for_its_balance_leaves_no_short_links() {
+    let server = Server::start(BIN, "");
+    let poor = server.create_account("Poor", "0.001", "NL");
+    let key = &poor.api_key;
+    let link = create(&server, key, "/v1/links", &json!({"name": "Shop", "url": "https://shop.example/sale"})).await;
+    let body = json!({"to": ["+31612345678", "+31612345679"], "from": "Acme", "body": format!("Sale: {{{{link:{}}}}}", id(&link))});
+    let reply = server.request("POST", key, "/v1/messages", Some(&body), &[]).await;
+    assert_problem(&reply, 402);
+    assert_eq!(server.sql("SELECT count(*) FROM short_links").as_deref(), Some("0"));
+    let (_, report) = server.get(key, &format!("/v1/links/{}/report", id(&link))).await;
+    assert_eq!(report["recipients"], 0, "{report}");
+}

@@ -174,6 +174,22 @@ async fn group_fields_check_a_contacts_values() {
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["fields"], ok);
     assert_eq!(created["group_ids"], json!([gid]));
+    // JSON numbers and booleans are taken as their text.
+    let typed = json!({"plan": "pro", "seats": 3, "vip": false});
+    let (status, other) =
+        s.post(key, "/v1/contacts", &json!({"phone": "+31612349998", "group_ids": [gid], "fields": typed})).await;
+    assert_eq!(status, 201, "{other}");
+    assert_eq!(other["fields"], json!({"plan": "pro", "seats": "3", "vip": "false"}));
+    let (status, _) = s.delete(key, &format!("/v1/contacts/{}", other["id"].as_str().unwrap())).await;
+    assert_eq!(status, 204);
+    let (status, problem) = s
+        .post(
+            key,
+            "/v1/contacts",
+            &json!({"phone": "+31612349997", "group_ids": [gid], "fields": {"plan": "pro", "vip": 1}}),
+        )
+        .await;
+    assert_eq!(invalid_fields(status, &problem), ["fields.vip"]);
     let id = created["id"].as_str().unwrap();
 
     let (status, problem) = s.patch(key, &format!("/v1/contacts/{id}"), &json!({"fields": {"seats": "2"}})).await;

@@ -344,6 +344,16 @@ impl super::SqlStore {
         Ok(())
     }
 
+    /// Takes back the short links minted for a send that was then not stored.
+    pub async fn delete_short_links(&self, account_id: &str, batch_id: &str) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM short_links WHERE account_id = $1 AND batch_id = $2")
+            .bind(account_id)
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Records a click on the short link `code` and queues its `link.clicked` webhooks in one
     /// transaction: the link and whether this was its unique click, or `None` for an unknown
     /// code.

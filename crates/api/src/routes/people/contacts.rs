@@ -55,6 +55,31 @@ pub(super) fn contact_dto(d: ContactDetails) -> ContactDto {
     }
 }
 
+/// A field value as JSON gives it: text, a number or a boolean (kept as text; a group's field
+/// type decides what is valid).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum FieldValue {
+    Text(String),
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
+    Bool(bool),
+}
+
+fn texts(fields: BTreeMap<String, FieldValue>) -> BTreeMap<String, String> {
+    fields
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                FieldValue::Text(t) => t,
+                FieldValue::Number(n) => n.to_string(),
+                FieldValue::Bool(b) => b.to_string(),
+            };
+            (k, text)
+        })
+        .collect()
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
@@ -64,8 +89,9 @@ pub(crate) struct CreateBody {
     last_name: Option<String>,
     email: Option<String>,
     reference: Option<String>,
-    /// String values, checked against the fields of every group in `group_ids`.
-    fields: Option<BTreeMap<String, String>>,
+    /// Values (text, numbers or booleans), checked against the fields of every group in
+    /// `group_ids`.
+    fields: Option<BTreeMap<String, FieldValue>>,
     group_ids: Option<Vec<String>>,
 }
 
@@ -84,7 +110,7 @@ async fn create_contact(
         last_name: b.last_name,
         email: b.email,
         reference: b.reference,
-        fields: b.fields.unwrap_or_default(),
+        fields: b.fields.map(texts).unwrap_or_default(),
         group_ids: b.group_ids.unwrap_or_default(),
     };
     Ok((StatusCode::CREATED, Json(contact_dto(app.create_contact(&p, input).await?))))
@@ -135,7 +161,7 @@ pub(crate) struct UpdateBody {
     email: Option<String>,
     reference: Option<String>,
     /// Replaces every field value.
-    fields: Option<BTreeMap<String, String>>,
+    fields: Option<BTreeMap<String, FieldValue>>,
 }
 
 #[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = UpdateBody,
@@ -154,7 +180,7 @@ async fn update_contact(
         last_name: b.last_name,
         email: b.email,
         reference: b.reference,
-        fields: b.fields,
+        fields: b.fields.map(texts),
     };
     Ok(Json(contact_dto(app.update_contact(&p, &id, change).await?)))
 }
