@@ -574,3 +574,34 @@ async fn a_send_to_a_list_renders_each_members_data_and_shows_it_on_the_message(
     assert!(p.to_string().contains("{{frist_name}}"), "{p}");
     assert_eq!(server.balance(key).await, before);
 }
+
+#[tokio::test]
+async fn every_list_route_is_in_the_openapi_document() {
+    let (server, _) = setup();
+    let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for kind in ["lists", "unsubscribe-lists"] {
+        for (path, method) in [
+            ("", "post"),
+            ("", "get"),
+            ("/{id}", "get"),
+            ("/{id}", "patch"),
+            ("/{id}", "delete"),
+            ("/{id}/numbers", "post"),
+            ("/{id}/import", "post"),
+            ("/{id}/members", "get"),
+            ("/{id}/members/{phone}", "delete"),
+            ("/{id}/export", "get"),
+        ] {
+            let full = format!("/v1/{kind}{path}");
+            assert!(paths.get(&full).and_then(|p| p.get(method)).is_some(), "{method} {full} is not documented");
+        }
+    }
+    for (path, method) in [("/v1/lists/preview", "post"), ("/v1/unsubscribes", "post"), ("/v1/unsubscribes", "get")] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
+    }
+    let send = &doc["components"]["schemas"]["SendBody"]["properties"];
+    for field in ["list_ids", "unsubscribe_list_ids", "contact_ids", "group_ids", "sender_list_id", "template_id"] {
+        assert!(send.get(field).is_some(), "SendBody documents {field}: {send}");
+    }
+}
