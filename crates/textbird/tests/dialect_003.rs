@@ -206,3 +206,12 @@ async fn the_list_merges_sent_and_received_newest_first_over_token_pages() {
     assert_error(&get(&server, &key, "/v1/sms/messages?token=!!!").await, 400);
     assert_error(&get(&server, &key, "/v1/sms/messages?limit=0").await, 400);
 }
+
+#[tokio::test]
+async fn dialect_routes_are_not_in_the_native_openapi_document() {
+    let server = Server::start(BIN, "");
+    let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert!(paths.iter().any(|p| p.as_str() == "/v1/messages"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.starts_with("/v1/sms") || p.starts_with("/api/")), "{paths:?}");
+}

@@ -158,3 +158,41 @@ async fn the_shared_path_tells_003_requests_from_004_requests() {
     let r = post(&server, "/v1/sms/send", FORM, "to=254701234567&message=Hi").await;
     assert_eq!((r.status, &r.body["status"]), (401, &json!("error")), "{}", r.text);
 }
+
+#[tokio::test]
+async fn api_v2_takes_an_api_key_in_the_header_or_a_parameter() {
+    let server = Server::start(BIN, "");
+    let (acme, _, _) = account(&server).await;
+    let key = acme.api_key.as_str();
+    let required = json!({"error": "API key is required", "help": "Provide X-API-Key header or api_key parameter"});
+    for (method, path) in
+        [("GET", "/api/v2/sms/send"), ("POST", "/api/v2/sms/send"), ("GET", "/api/v2/account/balance")]
+    {
+        let r = Reply::read(server.raw(method, path, &[("accept", "application/json")], Vec::new()).await).await;
+        assert_eq!((r.status, &r.body), (401, &required), "{method} {path}: {}", r.text);
+    }
+    let r = Reply::read(server.raw("GET", "/api/v2/account/balance", &[("x-api-key", "tbk_wrong")], Vec::new()).await)
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.body["error"], "Invalid API key");
+    let r = Reply::read(server.raw("GET", "/api/v2/account/balance", &[("x-api-key", key)], Vec::new()).await).await;
+    assert_eq!((r.status, &r.body), (200, &json!({"status": "success", "balance": "10.0000"})), "{}", r.text);
+
+    let body = form(&[("numbers", "0701234567"), ("message_body", "Hi")]).into_bytes();
+    let r =
+        Reply::read(server.raw("POST", "/api/v2/sms/send", &[("x-api-key", key), ("content-type", FORM)], body).await)
+            .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["data"][0]["number"], "254701234567");
+    let query = form(&[("api_key", key), ("numbers", "0712345678"), ("message_body", "Hi")]);
+    let r = Reply::read(server.raw("GET", &format!("/api/v2/sms/send?{query}"), &[], Vec::new()).await).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let query = form(&[("api_key", key), ("numbers", "12"), ("message_body", "Hi")]);
+    let r = Reply::read(server.raw("GET", &format!("/api/v2/sms/send?{query}"), &[], Vec::new()).await).await;
+    assert_eq!((r.status, &r.body), (400, &json!({"error": "Invalid phone number format."})), "{}", r.text);
+    assert_eq!(server.all_messages(key, "").await.len(), 2);
+    let r =
+        Reply::read(server.raw("GET", &format!("/api/v2/account/balance?api_key={key}"), &[], Vec::new()).await).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(r.body["balance"], "10.0000", "the sends were paid for");
+}

@@ -1,28 +1,45 @@
 //! Dialect 004 (generic): `POST /v1/sms/send` with the account's `username`/`password` and
-//! comma-separated local `numbers`. Errors are `{"error": "..."}`.
+//! comma-separated local `numbers`; `GET|POST /api/v2/sms/send` and
+//! `GET /api/v2/account/balance` with an API key. Errors are `{"error": "..."}`.
 
-use axum::Json;
-use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
-use textbird_app::{App, AppError, SendRequest, SendResult};
+use textbird_app::{App, AppError, Principal, SendRequest, SendResult};
+use textbird_types::Money;
 
-use super::{Params, app_error, digits};
+use super::{BodyError, Params, app_error, digits};
 
 const INVALID_NUMBER: &str = "Invalid phone number format.";
 const UNAUTHORIZED: &str = "Unauthorized.";
 
 pub(super) fn router() -> Router<App> {
     Router::new()
+        .route("/api/v2/sms/send", get(v2_send).post(v2_send))
+        .route("/api/v2/account/balance", get(v2_balance))
 }
 
 /// An error in 004's envelope.
-struct Error(StatusCode, String);
+struct Error(StatusCode, String, Option<String>);
+
+impl Error {
+    /// An error with the `help` line the `/api/v2` answers carry.
+    fn with_help(status: StatusCode, error: &str, help: &str) -> Self {
+        Error(status, error.to_owned(), Some(help.to_owned()))
+    }
+}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        let body = match self.2 {
+            Some(help) => json!({"error": self.1, "help": help}),
+            None => json!({"error": self.1}),
+        };
+        (self.0, Json(body)).into_response()
     }
 }
 
@@ -32,33 +49,89 @@ impl From<AppError> for Error {
         if let AppError::Validation(fields) = &e
             && fields.iter().any(|f| f.field.starts_with("to"))
         {
-            return Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into());
+            return Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None);
         }
         let (status, message) = app_error(&e, &|f| f.replacen("body", "message_body", 1));
         let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
-        Error(status, message)
+        Error(status, message, None)
     }
 }
 
 /// A parameter from the form or JSON body, else from the URL query.
 fn param<'a>(query: &'a Params, body: &'a Params, name: &str) -> Result<Option<&'a str>, Error> {
-    let bad = |m| Error(StatusCode::BAD_REQUEST, m);
+    let bad = |m| Error(StatusCode::BAD_REQUEST, m, None);
     Ok(body.text(name).map_err(bad)?.or(query.text(name).map_err(bad)?))
 }
 
-/// `POST /v1/sms/send`: the message to every number; 200 with each number's message id.
-pub(super) async fn send(app: App, query: Params, body: Params) -> Response {
-    match try_send(&app, &query, &body).await {
+fn respond(result: Result<Value, Error>) -> Response {
+    match result {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
+/// `POST /v1/sms/send`: the message to every number; 200 with each number's message id.
+pub(super) async fn send(app: App, query: Params, body: Params) -> Response {
+    respond(try_send(&app, &query, &body).await)
+}
+
 async fn try_send(app: &App, query: &Params, body: &Params) -> Result<Value, Error> {
     let username = param(query, body, "username")?.unwrap_or_default();
     let password = param(query, body, "password")?.unwrap_or_default();
-    let p = app.login(username, password).await.map_err(|_| Error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into()))?;
+    let p =
+        app.login(username, password).await.map_err(|_| Error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into(), None))?;
     app.admit(&p)?;
+    send_as(app, &p, query, body).await
+}
+
+/// The account behind `X-API-Key` or the `api_key` parameter (a Textbird API key).
+async fn api_key(app: &App, parts: &Parts, query: &Params, body: &Params) -> Result<Principal, Error> {
+    let header = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let key = match header {
+        Some(k) => Some(k),
+        None => param(query, body, "api_key")?,
+    };
+    let refuse = |error: &str| {
+        Error::with_help(StatusCode::UNAUTHORIZED, error, "Provide X-API-Key header or api_key parameter")
+    };
+    let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| refuse("API key is required"))?;
+    let p = app.authenticate_bearer(key).await.map_err(|_| refuse("Invalid API key"))?;
+    app.admit(&p)?;
+    Ok(p)
+}
+
+async fn v2_params(app: &App, req: Request) -> Result<(Principal, Params, Params), Error> {
+    let (parts, body) = Params::read(req, app).await.map_err(|e| match e {
+        BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
+        BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
+        BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
+    })?;
+    let query = Params::query(&parts);
+    let p = api_key(app, &parts, &query, &body).await?;
+    Ok((p, query, body))
+}
+
+/// `GET|POST /api/v2/sms/send`: as `/v1/sms/send`, authenticated with an API key.
+async fn v2_send(State(app): State<App>, req: Request) -> Response {
+    respond(match v2_params(&app, req).await {
+        Ok((p, query, body)) => send_as(&app, &p, &query, &body).await,
+        Err(e) => Err(e),
+    })
+}
+
+/// `GET /api/v2/account/balance`.
+async fn v2_balance(State(app): State<App>, req: Request) -> Response {
+    respond(match v2_params(&app, req).await {
+        Ok((p, _, _)) => app
+            .account(&p)
+            .await
+            .map(|a| json!({"status": "success", "balance": Money(a.balance).to_string()}))
+            .map_err(Error::from),
+        Err(e) => Err(e),
+    })
+}
+
+async fn send_as(app: &App, p: &Principal, query: &Params, body: &Params) -> Result<Value, Error> {
     let numbers: Vec<String> = param(query, body, "numbers")?
         .unwrap_or_default()
         .split(',')
@@ -67,15 +140,15 @@ async fn try_send(app: &App, query: &Params, body: &Params) -> Result<Value, Err
         .map(str::to_owned)
         .collect();
     if numbers.is_empty() {
-        return Err(Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into()));
+        return Err(Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None));
     }
     let message = param(query, body, "message_body")?.unwrap_or_default().to_owned();
     if message.trim().is_empty() {
-        return Err(Error(StatusCode::BAD_REQUEST, "The message_body field is required.".into()));
+        return Err(Error(StatusCode::BAD_REQUEST, "The message_body field is required.".into(), None));
     }
     let req = SendRequest { to: numbers.clone(), body: message, ..SendRequest::default() };
-    let SendResult::Sent(outcome) = app.send(&p, req, None).await? else {
-        return Err(Error(StatusCode::CONFLICT, "This request was already answered.".into()));
+    let SendResult::Sent(outcome) = app.send(p, req, None).await? else {
+        return Err(Error(StatusCode::CONFLICT, "This request was already answered.".into(), None));
     };
     let mut sent = outcome.messages.iter();
     let mut refused = outcome.errors.iter().peekable();
