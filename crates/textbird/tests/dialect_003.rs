@@ -91,10 +91,12 @@ async fn queue_answers_202_and_numbers_may_carry_a_plus_and_come_as_a_form() {
     let form = "application/x-www-form-urlencoded";
     let r = call(&server, "/v1/sms/send", Some(&key), form, "to=2348012345670&message=Hello+there").await;
     assert_sent(&r, 200, "2348012345670", "Hello there");
+    let r = call(&server, "/v1/sms/send", Some(&key), form, "to=+2348012345672&message=Hi").await;
+    assert_sent(&r, 200, "2348012345672", "Hi");
     let r = call(&server, "/v1/sms/queue", Some(&key), form, "to=%2B2348012345671&message=Hi&from=Acme").await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body["data"]["from"], "Acme");
-    assert_eq!(server.all_messages(&key, "").await.len(), 4);
+    assert_eq!(server.all_messages(&key, "").await.len(), 5);
 }
 
 #[tokio::test]

@@ -111,7 +111,9 @@ async fn try_send(app: &App, parts: &Parts, body: &Params) -> Result<Value, Erro
     let message = required("message")?;
     let from = body.text("from").map_err(bad)?.map(str::to_owned);
     // The country code is always there: digits alone are international, not local.
-    let to = if to.bytes().all(|b| b.is_ascii_digit()) { format!("+{to}") } else { to };
+    // A `+` sent unencoded in a form arrives as a space.
+    let to = to.trim();
+    let to = if to.bytes().all(|b| b.is_ascii_digit()) { format!("+{to}") } else { to.to_owned() };
     let req = SendRequest { to: vec![to], from, body: message, ..SendRequest::default() };
     let SendResult::Sent(outcome) = app.send(&p, req, None).await? else {
         return Err(Error(StatusCode::CONFLICT, "This request was already answered.".into()));
