@@ -196,3 +196,14 @@ async fn api_v2_takes_an_api_key_in_the_header_or_a_parameter() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_ne!(r.body["balance"], "10.0000", "the sends were paid for");
 }
+
+#[tokio::test]
+async fn the_documentation_pages_are_html() {
+    let server = Server::start(BIN, "");
+    for (path, needle) in [("/api/v2", "/api/v2/sms/send"), ("/api/oauth2-callback", "oauth2-redirect.js")] {
+        let r = Reply::read(server.raw("GET", path, &[("accept", "application/json")], Vec::new()).await).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{path}");
+        assert!(r.text.contains(needle), "{path}: {}", r.text);
+    }
+}

@@ -1,11 +1,12 @@
 //! Dialect 004 (generic): `POST /v1/sms/send` with the account's `username`/`password` and
 //! comma-separated local `numbers`; `GET|POST /api/v2/sms/send` and
-//! `GET /api/v2/account/balance` with an API key. Errors are `{"error": "..."}`.
+//! `GET /api/v2/account/balance` with an API key; the HTML pages `/api/v2` and
+//! `/api/oauth2-callback`. Errors are `{"error": "..."}`.
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -21,7 +22,34 @@ pub(super) fn router() -> Router<App> {
     Router::new()
         .route("/api/v2/sms/send", get(v2_send).post(v2_send))
         .route("/api/v2/account/balance", get(v2_balance))
+        .route("/api/v2", get(|| async { Html(DOCS_PAGE) }))
+        .route("/api/oauth2-callback", get(|| async { Html(OAUTH2_CALLBACK) }))
 }
+
+/// `GET /api/v2`: what this dialect serves (the vendor shows a Swagger page here).
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en-US">
+<head><meta charset="utf-8"><title>SMS API v2</title></head>
+<body>
+<h1>SMS API v2</h1>
+<p>Authenticate with an API key in the <code>X-API-Key</code> header or the <code>api_key</code> parameter.</p>
+<ul>
+<li><code>GET|POST /api/v2/sms/send</code>: <code>numbers</code> (comma separated), <code>message_body</code></li>
+<li><code>GET /api/v2/account/balance</code></li>
+<li><code>POST /v1/sms/send</code>: <code>username</code>, <code>password</code>, <code>numbers</code>, <code>message_body</code></li>
+</ul>
+</body>
+</html>
+"#;
+
+/// `GET /api/oauth2-callback`: the docs page's `OAuth2` redirect helper, as the document shows it.
+const OAUTH2_CALLBACK: &str = r#"<!doctype html>
+<html lang="en-US">
+<body>
+<script src="oauth2-redirect.js"></script>
+</body>
+</html>
+"#;
 
 /// An error in 004's envelope.
 struct Error(StatusCode, String, Option<String>);
