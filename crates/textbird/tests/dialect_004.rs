@@ -207,3 +207,23 @@ async fn the_documentation_pages_are_html() {
         assert!(r.text.contains(needle), "{path}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn api_v2_allows_60_requests_a_minute_per_key_and_says_how_many_are_left() {
+    let server = Server::start(BIN, "");
+    let (acme, _, _) = account(&server).await;
+    let key = acme.api_key.as_str();
+    for left in (0..60).rev() {
+        let r =
+            Reply::read(server.raw("GET", "/api/v2/account/balance", &[("x-api-key", key)], Vec::new()).await).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("x-ratelimit-limit"), Some("60"));
+        assert_eq!(r.header("x-ratelimit-remaining"), Some(left.to_string().as_str()));
+    }
+    let r = Reply::read(server.raw("GET", &format!("/api/v2/sms/send?api_key={key}"), &[], Vec::new()).await).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.body["error"].is_string(), "{}", r.text);
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+    // The native API and the other dialects are not counted against it.
+    assert_eq!(server.get(key, "/v1/account").await.0, 200);
+}

@@ -4,8 +4,8 @@
 //! `/api/oauth2-callback`. Errors are `{"error": "..."}`.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,6 +17,8 @@ use super::{BodyError, Params, app_error, digits};
 
 const INVALID_NUMBER: &str = "Invalid phone number format.";
 const UNAUTHORIZED: &str = "Unauthorized.";
+/// `/api/v2` requests a minute per API key.
+const V2_PER_MINUTE: u32 = 60;
 
 pub(super) fn router() -> Router<App> {
     Router::new()
@@ -128,35 +130,61 @@ async fn api_key(app: &App, parts: &Parts, query: &Params, body: &Params) -> Res
     Ok(p)
 }
 
-async fn v2_params(app: &App, req: Request) -> Result<(Principal, Params, Params), Error> {
-    let (parts, body) = Params::read(req, app).await.map_err(|e| match e {
-        BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
-        BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
-        BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
-    })?;
+/// An authenticated `/api/v2` request: its caller, its parameters, and the requests its key
+/// has left this minute. A refused one is the finished answer.
+struct V2 {
+    p: Principal,
+    query: Params,
+    body: Params,
+    remaining: u32,
+}
+
+async fn v2_request(app: &App, req: Request) -> Result<V2, Response> {
+    let (parts, body) = Params::read(req, app)
+        .await
+        .map_err(|e| match e {
+            BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
+            BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
+            BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
+        })
+        .map_err(IntoResponse::into_response)?;
     let query = Params::query(&parts);
-    let p = api_key(app, &parts, &query, &body).await?;
-    Ok((p, query, body))
+    let p = api_key(app, &parts, &query, &body).await.map_err(IntoResponse::into_response)?;
+    match app.admit_per_minute(&p, V2_PER_MINUTE) {
+        Ok(remaining) => Ok(V2 { p, query, body, remaining }),
+        Err(e) => Err(with_limit(Error::from(e).into_response(), 0)),
+    }
+}
+
+/// The `/api/v2` rate-limit headers.
+fn with_limit(mut res: Response, remaining: u32) -> Response {
+    let h = res.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(V2_PER_MINUTE));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    res
 }
 
 /// `GET|POST /api/v2/sms/send`: as `/v1/sms/send`, authenticated with an API key.
 async fn v2_send(State(app): State<App>, req: Request) -> Response {
-    respond(match v2_params(&app, req).await {
-        Ok((p, query, body)) => send_as(&app, &p, &query, &body).await,
-        Err(e) => Err(e),
-    })
+    match v2_request(&app, req).await {
+        Ok(r) => with_limit(respond(send_as(&app, &r.p, &r.query, &r.body).await), r.remaining),
+        Err(res) => res,
+    }
 }
 
 /// `GET /api/v2/account/balance`.
 async fn v2_balance(State(app): State<App>, req: Request) -> Response {
-    respond(match v2_params(&app, req).await {
-        Ok((p, _, _)) => app
-            .account(&p)
-            .await
-            .map(|a| json!({"status": "success", "balance": Money(a.balance).to_string()}))
-            .map_err(Error::from),
-        Err(e) => Err(e),
-    })
+    match v2_request(&app, req).await {
+        Ok(r) => {
+            let balance = app
+                .account(&r.p)
+                .await
+                .map(|a| json!({"status": "success", "balance": Money(a.balance).to_string()}))
+                .map_err(Error::from);
+            with_limit(respond(balance), r.remaining)
+        }
+        Err(res) => res,
+    }
 }
 
 async fn send_as(app: &App, p: &Principal, query: &Params, body: &Params) -> Result<Value, Error> {
