@@ -154,6 +154,10 @@ async fn the_shared_path_tells_003_requests_from_004_requests() {
     // 004's fields without a token are 004's: its own 401 body.
     let r = post(&server, &format!("/v1/sms/send?username={user}"), FORM, "numbers=0701234567&message_body=Hi").await;
     assert_eq!(r.body, json!({"error": "Unauthorized."}), "{}", r.text);
+    // A body that is not JSON, without a token: 004's envelope.
+    let r = post(&server, &format!("/v1/sms/send?username={user}"), "application/json", "{\"numbers\":").await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.body["error"].as_str().is_some_and(|e| e.contains("JSON")), "{}", r.text);
     // Neither: 003's envelope.
     let r = post(&server, "/v1/sms/send", FORM, "to=254701234567&message=Hi").await;
     assert_eq!((r.status, &r.body["status"]), (401, &json!("error")), "{}", r.text);

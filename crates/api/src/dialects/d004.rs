@@ -139,15 +139,17 @@ struct V2 {
     remaining: u32,
 }
 
+pub(super) fn body_error(e: BodyError) -> Response {
+    match e {
+        BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
+        BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
+        BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
+    }
+    .into_response()
+}
+
 async fn v2_request(app: &App, req: Request) -> Result<V2, Response> {
-    let (parts, body) = Params::read(req, app)
-        .await
-        .map_err(|e| match e {
-            BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
-            BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
-            BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
-        })
-        .map_err(IntoResponse::into_response)?;
+    let (parts, body) = Params::read(req, app).await.map_err(body_error)?;
     let query = Params::query(&parts);
     let p = api_key(app, &parts, &query, &body).await.map_err(IntoResponse::into_response)?;
     match app.admit_per_minute(&p, V2_PER_MINUTE) {

@@ -24,21 +24,21 @@ pub(crate) fn router() -> Router<App> {
 
 /// `POST /v1/sms/send` is both 003's send (a Bearer token, `to`/`message`) and 004's
 /// (`username`/`password`, `numbers`/`message_body`): a request without a Bearer token that
-/// carries any of 004's fields is 004's; every other one is 003's.
+/// carries any of 004's fields is 004's; every other one is 003's. A body that cannot be read
+/// is answered by 003 when a Bearer token came with it, else by 004.
 async fn shared_sms_send(State(app): State<App>, req: Request) -> Response {
-    let (parts, body) = match Params::read(req, &app).await {
-        Ok(read) => read,
-        Err(e) => return d003::body_error(e),
-    };
-    let bearer = parts
-        .headers
+    const FIELDS_004: [&str; 4] = ["username", "password", "numbers", "message_body"];
+    let bearer = req
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer")));
+    let (parts, body) = match Params::read(req, &app).await {
+        Ok(read) => read,
+        Err(e) => return if bearer { d003::body_error(e) } else { d004::body_error(e) },
+    };
     let query = Params::query(&parts);
-    let is_004 = ["username", "password", "numbers", "message_body"]
-        .iter()
-        .any(|f| body.fields.contains_key(*f) || query.fields.contains_key(*f));
+    let is_004 = FIELDS_004.iter().any(|f| body.fields.contains_key(*f) || query.fields.contains_key(*f));
     if !bearer && is_004 { d004::send(app, query, body).await } else { d003::send(app, parts, body, false).await }
 }
 
