@@ -1,9 +1,10 @@
 //! Textbird's HTTP front end: the native `/v1` API (axum), its `OpenAPI` document and docs page,
-//! health and metrics endpoints. Handlers are thin: extract (auth, validated body,
+//! health and metrics endpoints, and the other platforms' APIs it speaks (`dialects`). Handlers are thin: extract (auth, validated body,
 //! idempotency, pagination), call one `textbird-app` use case, map the result. Errors become
 //! RFC 9457 problem documents in one place (`error.rs`). Depends on `textbird-app`, never on
 //! the store.
 
+mod dialects;
 mod error;
 mod extract;
 mod metrics_layer;
@@ -59,6 +60,7 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, UPLOAD_TIMEOUT));
     Router::new()
         .merge(api)
+        .merge(dialects::router())
         .merge(routes::system::router(metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found)

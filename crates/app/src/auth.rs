@@ -57,7 +57,33 @@ impl PrincipalCache {
 #[derive(Default)]
 pub(crate) struct Budgets(std::sync::Mutex<HashMap<String, textbird_engine::TokenBucket>>);
 
+/// Per-credential one-minute windows, for APIs that promise a number of requests a minute per
+/// key: when the credential's window opened and how many requests it has taken.
+#[derive(Default)]
+pub(crate) struct MinuteWindows(std::sync::Mutex<HashMap<String, (Instant, u32)>>);
+
+const MINUTE: Duration = Duration::from_mins(1);
+
 impl App {
+    /// Counts one request of the principal's credential against `limit` a minute (on this
+    /// node): the requests left in the current minute, or `RateLimited` with the wait.
+    pub fn admit_per_minute(&self, p: &Principal, limit: u32) -> Result<u32, AppError> {
+        let now = Instant::now();
+        let mut windows = self.inner.minute_windows.0.lock().expect("poisoned");
+        if windows.len() >= PRINCIPAL_CACHE_MAX {
+            windows.retain(|_, (opened, _)| now.duration_since(*opened) < MINUTE);
+        }
+        let (opened, used) = windows.entry(p.credential_id.clone()).or_insert((now, 0));
+        if now.duration_since(*opened) >= MINUTE {
+            (*opened, *used) = (now, 0);
+        }
+        if *used >= limit {
+            return Err(AppError::RateLimited(MINUTE.saturating_sub(now.duration_since(*opened))));
+        }
+        *used += 1;
+        Ok(limit - *used)
+    }
+
     /// Admits one request of the principal's account, or says when to retry. A refused
     /// request has had no effect.
     pub fn admit(&self, p: &Principal) -> Result<(), AppError> {

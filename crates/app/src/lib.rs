@@ -70,6 +70,7 @@ struct Inner {
     in_flight: idempotency::InFlight,
     principals: auth::PrincipalCache,
     budgets: auth::Budgets,
+    minute_windows: auth::MinuteWindows,
     /// Imports running at once on this node.
     imports: tokio::sync::Semaphore,
 }
@@ -93,6 +94,7 @@ impl App {
                 in_flight: idempotency::InFlight::default(),
                 principals: auth::PrincipalCache::default(),
                 budgets: auth::Budgets::default(),
+                minute_windows: auth::MinuteWindows::default(),
                 imports,
             }),
         })
