@@ -8,6 +8,7 @@ pub(crate) mod lists;
 mod messages;
 mod people;
 pub(crate) mod system;
+mod unsubscribes;
 mod webhooks;
 
 use serde::Serialize;
@@ -24,6 +25,7 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(webhooks::router())
         .merge(account::router())
         .merge(lists::router())
+        .merge(unsubscribes::router())
         .merge(people::router())
         .merge(content::router())
         .merge(links::router())

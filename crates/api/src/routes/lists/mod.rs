@@ -1,17 +1,14 @@
 //! `/v1/lists` (recipient lists) and `/v1/unsubscribe-lists`: the same operations on both
 //! kinds (create, get, list, rename or disable, delete, add numbers, import a file, preview a
-//! file, page through members, remove one, export as CSV), plus `/v1/unsubscribes`, the
-//! account's default unsubscribe list (the numbers that sent STOP are on it too).
+//! file, page through members, remove one, export as CSV).
 
 use axum::Json;
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use textbird_app::{
-    App, FilePreview, ImportCounts, ImportRequest, List, ListFilter, ListKind, Mapping, Member, Principal, neutralise,
+    App, FilePreview, ImportCounts, ImportRequest, List, ListFilter, ListKind, Mapping, Member, Principal,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +18,9 @@ use super::inbound::PageParams;
 use super::{Page, time};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Auth, JsonBody, Query, Upload};
+use export::export_csv;
+
+mod export;
 
 /// Routes that take JSON.
 pub(super) fn router() -> OpenApiRouter<App> {
@@ -37,8 +37,6 @@ pub(super) fn router() -> OpenApiRouter<App> {
         .routes(routes!(unsubscribe::members))
         .routes(routes!(unsubscribe::remove_member))
         .routes(routes!(unsubscribe::export))
-        .routes(routes!(add_unsubscribe, list_unsubscribes))
-        .routes(routes!(remove_unsubscribe))
 }
 
 /// Routes that take files: no body limit but `[imports] max_file_bytes`, and no 30 s timeout.
@@ -319,45 +317,6 @@ async fn import_file(
     counts_dto(app, p, kind, id, counts).await.map(Json).map_err(IntoResponse::into_response)
 }
 
-/// Pages of members as CSV: `phone_number` digits (no `+`), then the data columns, every
-/// cell neutralised against formula injection.
-fn export_csv(app: App, p: Principal, kind: ListKind, id: String, name: &str) -> Response {
-    const HEADER: &[u8] = b"phone_number,first_name,last_name,email,url,custom,custom1,custom2,custom3,custom4\n";
-    let stream = futures::stream::unfold(Some(None::<String>), move |cursor| {
-        let (app, p, id) = (app.clone(), p.clone(), id.clone());
-        async move {
-            let cursor = cursor?;
-            let (members, next) = match app.members(&p, kind, &id, cursor, Some(1000)).await {
-                Ok(page) => page,
-                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
-            };
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(members.len() * 64));
-            for m in &members {
-                let [c1, c2, c3, c4] = &m.customs;
-                let cells = [&m.first_name, &m.last_name, &m.email, &m.url, &m.custom, c1, c2, c3, c4];
-                let mut record = vec![std::borrow::Cow::Borrowed(m.phone.trim_start_matches('+'))];
-                record.extend(cells.iter().map(|c| neutralise(c.as_deref().unwrap_or(""))));
-                if let Err(e) = w.write_record(record.iter().map(|c| c.as_bytes())) {
-                    return Some((Err(std::io::Error::other(e.to_string())), None));
-                }
-            }
-            let bytes = w.into_inner().unwrap_or_default();
-            Some((Ok(Bytes::from(bytes)), next.map(Some)))
-        }
-    });
-    let body = futures::stream::once(async { Ok(Bytes::from_static(HEADER)) }).chain(stream);
-    let filename: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}.csv\"")),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response()
-}
-
 /// The same handlers for each kind of list, under its own paths and tag.
 macro_rules! list_routes {
     ($module:ident, $kind:expr, $tag:literal, $base:literal, $one:literal, $numbers:literal, $import:literal,
@@ -530,59 +489,4 @@ async fn preview(State(app): State<App>, Auth(_p): Auth, mut upload: Upload) -> 
     let p = app.preview_file(path).await.map_err(|e| ApiError(e).into_response())?;
     drop(file);
     Ok(Json(preview_dto(p)))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UnsubscribeBody {
-    phone: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct UnsubscribeDto {
-    phone: String,
-    created_at: String,
-}
-
-/// Adds a number to the account's default unsubscribe list: no message of the account goes
-/// to it (the numbers that sent STOP are on this list too).
-#[utoipa::path(post, path = "/v1/unsubscribes", tag = "lists", request_body = UnsubscribeBody,
-    responses((status = 201, body = UnsubscribeDto), (status = 422, body = Problem)))]
-async fn add_unsubscribe(
-    State(app): State<App>,
-    Auth(p): Auth,
-    body: JsonBody<UnsubscribeBody>,
-) -> Result<(StatusCode, Json<UnsubscribeDto>), ApiError> {
-    let phone = app.set_opt_out(&p, &body.value.phone, true).await?;
-    Ok((StatusCode::CREATED, Json(UnsubscribeDto { phone, created_at: time(textbird_types::now_millis()) })))
-}
-
-/// The default unsubscribe list, by number.
-#[utoipa::path(get, path = "/v1/unsubscribes", tag = "lists", params(PageParams),
-    responses((status = 200, body = Page<UnsubscribeDto>)))]
-async fn list_unsubscribes(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Query(q): Query<PageParams>,
-) -> Result<Json<Page<UnsubscribeDto>>, ApiError> {
-    let (items, next_cursor) = app.opt_outs(&p, q.cursor, q.limit).await?;
-    Ok(Json(Page {
-        data: items
-            .into_iter()
-            .filter(|o| o.sender.is_empty())
-            .map(|o| UnsubscribeDto { phone: o.phone, created_at: time(o.created_at) })
-            .collect(),
-        next_cursor,
-    }))
-}
-
-#[utoipa::path(delete, path = "/v1/unsubscribes/{phone}", tag = "lists", params(("phone" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
-async fn remove_unsubscribe(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(phone): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    app.set_opt_out(&p, &phone, false).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
