@@ -1,4 +1,5 @@
-//! An account's message content: templates, word spinners, links, link lists and triggers.
+//! An account's message content: templates, word spinners, links and link lists (triggers
+//! are in `triggers.rs`).
 //! Each is created, read, listed (by name, with a cursor), changed and deleted here; what a
 //! template refers to must exist when it is saved, and is checked again at every send.
 
@@ -17,10 +18,6 @@ const MAX_URL: usize = 2048;
 pub const MAX_LIST_LINKS: usize = 1000;
 /// Largest link-list CSV file.
 pub const MAX_IMPORT_BYTES: usize = 1024 * 1024;
-/// Random characters of a trigger's activation token.
-const TRIGGER_TOKEN_LEN: usize = 32;
-/// Longest wait after a trigger fires: 30 days.
-const MAX_TRIGGER_DELAY_SECS: u64 = 30 * 24 * 3600;
 
 /// Which records of a kind to list.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +58,7 @@ pub struct LinkListAddition {
     pub links: Vec<LinkInput>,
 }
 
-fn check_name(name: &str, problems: &mut Vec<FieldError>) {
+pub(crate) fn check_name(name: &str, problems: &mut Vec<FieldError>) {
     let len = name.trim().chars().count();
     if len == 0 || len > MAX_NAME {
         problems.push(FieldError::new("name", format!("must be 1 to {MAX_NAME} characters")));
@@ -80,7 +77,7 @@ pub(crate) fn check_redirect_url(url: &str) -> Result<(), String> {
     }
 }
 
-fn validated(problems: Vec<FieldError>) -> Result<(), AppError> {
+pub(crate) fn validated(problems: Vec<FieldError>) -> Result<(), AppError> {
     if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
 }
 
@@ -420,89 +417,6 @@ impl App {
         }
         validated(problems)?;
         self.add_to_link_list(p, id, LinkListAddition { links, link_ids: Vec::new() }).await
-    }
-
-    // ----- triggers -----
-
-    pub async fn create_trigger(&self, p: &Principal, name: String) -> Result<Trigger, AppError> {
-        let mut problems = Vec::new();
-        check_name(&name, &mut problems);
-        validated(problems)?;
-        let now = now_millis();
-        let t = Trigger {
-            id: new_id(),
-            account_id: p.account_id.clone(),
-            name,
-            token: crate::secrets::random_alphanumeric(TRIGGER_TOKEN_LEN),
-            fired_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store().create_trigger(&t).await?;
-        Ok(t)
-    }
-
-    pub async fn rename_trigger(&self, p: &Principal, id: &str, name: String) -> Result<Trigger, AppError> {
-        let mut t = self.trigger(p, id).await?;
-        let mut problems = Vec::new();
-        check_name(&name, &mut problems);
-        validated(problems)?;
-        t.name = name;
-        t.updated_at = now_millis();
-        self.store().update_trigger(&t).await?;
-        Ok(t)
-    }
-
-    /// Where a trigger is fired: `{public_base_url}/t/{token}`.
-    pub fn trigger_url(&self, t: &Trigger) -> String {
-        format!("{}/t/{}", self.public_base(), t.token)
-    }
-
-    /// Fires the trigger whose activation token is `token` (no credentials: the token is the
-    /// secret). Firing again changes nothing.
-    pub async fn fire_trigger(&self, token: &str) -> Result<(), AppError> {
-        if token.len() != TRIGGER_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(AppError::NotFound("trigger"));
-        }
-        let t = self.store().find_trigger_by_token(token).await?.ok_or(AppError::NotFound("trigger"))?;
-        let released = self.store().fire_trigger(&t.account_id, &t.id, now_millis()).await?;
-        tracing::info!(trigger = %t.id, released, "trigger fired");
-        Ok(())
-    }
-
-    /// What a send's trigger means for its messages: `(Some((trigger id, delay ms)), None)`
-    /// while the trigger has not fired (they wait for it); once it has, none, and they are
-    /// due at its firing time plus the delay (returned as their send time, if still ahead).
-    pub(crate) async fn trigger_hold(
-        &self,
-        p: &Principal,
-        req: &crate::SendRequest,
-        send_at: Option<i64>,
-        now: i64,
-        problems: &mut Vec<FieldError>,
-    ) -> Result<(Option<(String, i64)>, Option<i64>), AppError> {
-        let Some(id) = req.trigger_id.as_deref() else {
-            if req.trigger_delay_secs.is_some() {
-                problems.push(FieldError::new("trigger_delay_secs", "needs trigger_id"));
-            }
-            return Ok((None, send_at));
-        };
-        if req.send_at.is_some() {
-            problems.push(FieldError::new("send_at", "give either send_at or trigger_id, not both"));
-        }
-        let delay_secs = req.trigger_delay_secs.unwrap_or(0);
-        if delay_secs > MAX_TRIGGER_DELAY_SECS {
-            problems.push(FieldError::new("trigger_delay_secs", format!("must be at most {MAX_TRIGGER_DELAY_SECS}")));
-        }
-        let delay = i64::try_from(delay_secs.min(MAX_TRIGGER_DELAY_SECS)).unwrap_or(0) * 1000;
-        Ok(match self.store().find_trigger(&p.account_id, id).await? {
-            None => {
-                problems.push(FieldError::new("trigger_id", "no such trigger"));
-                (None, send_at)
-            }
-            Some(Trigger { fired_at: Some(fired), .. }) => (None, (fired + delay > now).then_some(fired + delay)),
-            Some(t) => (Some((t.id, delay)), None),
-        })
     }
 
     /// The public base URL, without a trailing slash.

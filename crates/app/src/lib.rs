@@ -21,6 +21,7 @@ mod render;
 mod secrets;
 mod send;
 pub mod template;
+mod triggers;
 mod webhooks;
 
 use std::sync::Arc;
