@@ -49,6 +49,15 @@ struct ApiDoc;
 /// Renders the Prometheus text exposition for `/metrics`.
 pub type MetricsRender = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 
+/// Renders a native webhook payload in another shape (`None`: nothing for this event).
+pub type WebhookFormat = fn(&str, &serde_json::Value) -> Option<serde_json::Value>;
+
+/// The webhook shapes the dialects define, by the name an endpoint's `format` gives: each
+/// renders a native webhook payload in its dialect's shape (see `textbird_engine::PayloadFormat`).
+pub fn webhook_formats() -> Vec<(&'static str, WebhookFormat)> {
+    dialects::webhook_formats()
+}
+
 /// The whole HTTP application.
 pub fn router(app: App, metrics: MetricsRender) -> Router {
     let max_body = app.settings().http.max_body_bytes;

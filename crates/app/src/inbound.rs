@@ -32,6 +32,11 @@ impl App {
         Ok((items, next))
     }
 
+    /// One of the account's inbound messages.
+    pub async fn inbound_message(&self, p: &Principal, id: &str) -> Result<Inbound, AppError> {
+        self.store().find_inbound(&p.account_id, id).await?.ok_or(AppError::NotFound("message"))
+    }
+
     pub async fn inject_inbound(&self, p: &Principal, req: InjectInbound) -> Result<(), AppError> {
         let from = Msisdn::parse(&req.from, p.country).map_err(|e| AppError::field("from", e.to_string()))?;
         let to = Msisdn::parse(&req.to, p.country).map_err(|e| AppError::field("to", e.to_string()))?;

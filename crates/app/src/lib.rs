@@ -5,6 +5,7 @@
 //! `AppError`, and each front end maps them once to its own format.
 
 mod accounts;
+mod aliases;
 mod auth;
 mod clicks;
 mod content;
@@ -12,6 +13,7 @@ mod error;
 mod idempotency;
 mod imports;
 mod inbound;
+mod keys;
 mod lists;
 mod messages;
 mod people;
@@ -32,6 +34,7 @@ use textbird_store::Store;
 use tokio::sync::mpsc;
 
 pub use accounts::{CreatedAccount, NewAccountRequest};
+pub use aliases::{AliasKind, UID_LEN};
 pub use auth::Principal;
 pub use clicks::{Opened, user_agent_class};
 pub use content::{
@@ -41,6 +44,7 @@ pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use imports::{Mapping, Preview as FilePreview, neutralise};
 pub use inbound::InjectInbound;
+pub use keys::{ACCESS_TOKEN_SECONDS, AccessToken, DEFAULT_KEY_DAYS, IssuedKey, MAX_KEY_DAYS};
 pub use lists::{ImportCounts, ImportRequest};
 pub use messages::{MessageList, MessageQuery};
 pub use people::{
@@ -55,7 +59,7 @@ pub use textbird_store::{
     ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, SenderList, SenderRecord,
     Spinner, Template, Trigger, Webhook,
 };
-pub use webhooks::{EVENT_TYPES, WebhookChange, WebhookCreated};
+pub use webhooks::{EVENT_TYPES, WEBHOOK_FORMATS, WebhookChange, WebhookCreated};
 
 /// Everything a use case needs, shared by every front end of one node.
 #[derive(Clone)]

@@ -24,6 +24,11 @@ pub const EVENT_TYPES: [&str; 14] = [
     "link.clicked",
     "*",
 ];
+/// The shapes an endpoint's deliveries can be posted in, with the event types each can show
+/// (`None`: all). `native` is the default; `cloudware` is vendor dialect 003's message
+/// webhook (`message_received`, `message_sent`).
+pub const WEBHOOK_FORMATS: [(&str, Option<&[&str]>); 2] =
+    [("native", None), ("cloudware", Some(&["message.received", "message.submitted"]))];
 /// How long the previous secret keeps signing after a rotation.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
 const MAX_WEBHOOKS: usize = 50;
@@ -42,7 +47,17 @@ pub struct WebhookChange {
 }
 
 impl App {
-    fn validate_events(events: &[String]) -> Result<Vec<String>, FieldError> {
+    /// The event types an endpoint of `format` subscribes to: those it names, or every one the
+    /// format shows when it shows only some and names none.
+    fn validate_events(format: &str, events: &[String]) -> Result<Vec<String>, FieldError> {
+        if let Some((name, Some(shown))) = WEBHOOK_FORMATS.iter().find(|(name, _)| *name == format) {
+            if events.is_empty() {
+                return Ok(shown.iter().map(|e| (*e).to_owned()).collect());
+            }
+            if events.iter().any(|e| !shown.contains(&e.as_str())) {
+                return Err(FieldError::new("events", format!("the {name} format shows only {}", shown.join(" and "))));
+            }
+        }
         if events.is_empty() {
             return Err(FieldError::new("events", "needs at least one event type"));
         }
@@ -63,12 +78,20 @@ impl App {
         p: &Principal,
         url: String,
         events: Vec<String>,
+        format: Option<String>,
     ) -> Result<WebhookCreated, AppError> {
         let mut problems = Vec::new();
         if let Err(e) = self.check_target_url(&url) {
             problems.push(FieldError::new("url", e));
         }
-        let events = Self::validate_events(&events).map_err(|e| problems.push(e)).unwrap_or_default();
+        let format = format.unwrap_or_else(|| WEBHOOK_FORMATS[0].0.to_owned());
+        let events = if WEBHOOK_FORMATS.iter().any(|(name, _)| *name == format) {
+            Self::validate_events(&format, &events).map_err(|e| problems.push(e)).unwrap_or_default()
+        } else {
+            let names: Vec<&str> = WEBHOOK_FORMATS.iter().map(|(n, _)| *n).collect();
+            problems.push(FieldError::new("format", format!("must be one of {}", names.join(", "))));
+            Vec::new()
+        };
         if !problems.is_empty() {
             return Err(AppError::Validation(problems));
         }
@@ -90,6 +113,7 @@ impl App {
             failing_since: None,
             created_at: now,
             updated_at: now,
+            format,
         };
         self.store().create_webhook(&webhook).await?;
         Ok(WebhookCreated { webhook, secret })
@@ -113,7 +137,7 @@ impl App {
             w.url = url;
         }
         if let Some(events) = change.events {
-            match Self::validate_events(&events) {
+            match Self::validate_events(&w.format, &events) {
                 Ok(e) => w.events = e,
                 Err(e) => problems.push(e),
             }

@@ -30,6 +30,13 @@ pub use router::Router;
 pub use simulator::Simulator;
 pub use throttle::TokenBucket;
 
+/// Renders a native webhook payload (`{"type","timestamp","data"}`; message events' `data`
+/// also carries the message's `body`) in an endpoint's own shape, or `None` when the shape
+/// has nothing for the event. Front ends that define their own callback shapes provide these.
+pub type PayloadFormat = fn(event_type: &str, payload: &serde_json::Value) -> Option<serde_json::Value>;
+/// The webhook shapes besides `native`, by name.
+pub type PayloadFormats = std::collections::HashMap<&'static str, PayloadFormat>;
+
 /// Carrier reports waiting to be handled; connectors wait when it is full.
 const CARRIER_EVENT_QUEUE: usize = 65_536;
 
@@ -53,7 +60,12 @@ pub enum EngineError {
 
 impl Engine {
     /// Starts every worker. `node_id` names this node's leases.
-    pub fn start(store: Store, settings: &Settings, node_id: String) -> Result<Engine, EngineError> {
+    pub fn start(
+        store: Store,
+        settings: &Settings,
+        node_id: String,
+        formats: PayloadFormats,
+    ) -> Result<Engine, EngineError> {
         let (events_tx, events_rx) = mpsc::channel(CARRIER_EVENT_QUEUE);
         let (stop, stop_rx) = watch::channel(false);
         let sink = status_sink::StatusSink::spawn(store.clone());
@@ -94,7 +106,7 @@ impl Engine {
                 .spawn(stop_rx.clone());
         let others = vec![
             tokio::spawn(carrier_events::run(store.clone(), settings.messages.clone(), events_rx, sink.clone())),
-            webhook_deliverer::spawn(store.clone(), &settings.webhooks, stop_rx.clone()),
+            webhook_deliverer::spawn(store.clone(), &settings.webhooks, formats, stop_rx.clone()),
             tokio::spawn(maintenance::run(store, stop_rx)),
         ];
         Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink })

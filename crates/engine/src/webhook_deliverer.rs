@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use textbird_config::WebhookSettings;
+
+use crate::PayloadFormats;
 use textbird_store::{AttemptResult, DeliveryJob, DeliveryNext, Store};
 use textbird_types::now_millis;
 use textbird_webhooks::{Outcome, Policy, Sender, classify, retry_delay, signature_header};
@@ -40,6 +42,7 @@ struct Deliverer {
     backlog: Arc<Semaphore>,
     endpoints: Mutex<HashMap<String, Arc<Endpoint>>>,
     results: mpsc::UnboundedSender<AttemptResult>,
+    formats: PayloadFormats,
 }
 
 /// One endpoint's slots and how many claimed deliveries wait for them.
@@ -48,7 +51,12 @@ struct Endpoint {
     waiting: std::sync::atomic::AtomicUsize,
 }
 
-pub(crate) fn spawn(store: Store, settings: &WebhookSettings, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub(crate) fn spawn(
+    store: Store,
+    settings: &WebhookSettings,
+    formats: PayloadFormats,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     let policy = Policy { allow_private_networks: settings.allow_private_networks };
     let timeout = Duration::from_secs(settings.timeout_secs.max(1));
     let sender = Sender::new(policy, timeout).expect("the HTTP client builds with static settings");
@@ -62,6 +70,7 @@ pub(crate) fn spawn(store: Store, settings: &WebhookSettings, stop: watch::Recei
         backlog: Arc::new(Semaphore::new(settings.concurrency.max(1) * BACKLOG_PER_SLOT)),
         endpoints: Mutex::new(HashMap::new()),
         results,
+        formats,
     });
     let lease_ms = timeout.as_millis() as i64 + LEASE_MARGIN_MS;
     tokio::spawn(run(deliverer, lease_ms, stop))
@@ -151,10 +160,16 @@ impl Deliverer {
         let secrets =
             self.store.signing_secrets(&job.account_id, job.webhook_id.as_deref(), now).await.unwrap_or_default();
         let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let body = job.payload.as_bytes().to_vec();
-        let (status_code, error, next) = match signature_header(&refs, &job.id, timestamp, &body) {
-            Err(e) => (None, Some(format!("cannot sign: {e}")), DeliveryNext::Dead),
-            Ok(signature) => {
+        let signed = self.body(job).await.and_then(|body| {
+            let signature =
+                signature_header(&refs, &job.id, timestamp, &body).map_err(|e| (format!("cannot sign: {e}"), false))?;
+            Ok((body, signature))
+        });
+        let (status_code, error, next) = match signed {
+            Err((e, transient)) => {
+                (None, Some(e), if transient { retry(attempt_no, now, None) } else { DeliveryNext::Dead })
+            }
+            Ok((body, signature)) => {
                 let headers = [
                     ("content-type", "application/json".to_owned()),
                     ("user-agent", USER_AGENT.to_owned()),
@@ -192,6 +207,32 @@ impl Deliverer {
             at: now_millis(),
             next,
         }
+    }
+}
+
+impl Deliverer {
+    /// What to post: the stored payload, or its rendering in the endpoint's own shape. A
+    /// message event's rendering also sees the message's text, as it is now. Errors say
+    /// whether another attempt may do better.
+    async fn body(&self, job: &DeliveryJob) -> Result<Vec<u8>, (String, bool)> {
+        let format = job.webhook_id.as_deref().and_then(|id| self.store.webhook_format(&job.account_id, id));
+        let Some(format) = format.filter(|f| f != "native") else {
+            return Ok(job.payload.as_bytes().to_vec());
+        };
+        let render =
+            self.formats.get(format.as_str()).ok_or_else(|| (format!("unknown webhook format {format:?}"), false))?;
+        let mut payload: serde_json::Value =
+            serde_json::from_str(&job.payload).map_err(|e| (format!("the stored payload is not JSON: {e}"), false))?;
+        if job.event_type.starts_with("message.") && job.event_type != "message.received" {
+            let id = payload["data"]["id"].as_str().unwrap_or_default().to_owned();
+            let message = self.store.find_message(&job.account_id, &id).await.map_err(|e| (e.to_string(), true))?;
+            if let (Some(m), Some(data)) = (message, payload["data"].as_object_mut()) {
+                data.insert("body".into(), m.body.into());
+            }
+        }
+        let shaped = render(&job.event_type, &payload)
+            .ok_or_else(|| (format!("the {format} format has nothing for {}", job.event_type), false))?;
+        Ok(shaped.to_string().into_bytes())
     }
 }
 

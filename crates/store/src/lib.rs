@@ -16,6 +16,7 @@ macro_rules! delegate {
     };
 }
 
+mod aliases_api;
 mod content_api;
 mod content_model;
 mod error;
@@ -273,6 +274,9 @@ impl Store {
     pub async fn inbound_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
         delegate!(self, s => s.inbound_since(account_id, since, limit).await)
     }
+    pub async fn find_inbound(&self, account_id: &str, id: &str) -> Result<Option<Inbound>, StoreError> {
+        delegate!(self, s => s.find_inbound(account_id, id).await)
+    }
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {
         delegate!(self, s => s.list_inbound(account_id, page).await)
     }
@@ -317,6 +321,11 @@ impl Store {
     }
     pub async fn list_attempts(&self, account_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
         delegate!(self, s => s.list_attempts(account_id, delivery_id).await)
+    }
+    /// The shape an endpoint's deliveries are posted in (`native`, or a dialect's), from
+    /// memory; `None` for an unknown endpoint.
+    pub fn webhook_format(&self, account_id: &str, webhook_id: &str) -> Option<String> {
+        delegate!(self, s => s.webhook_format(account_id, webhook_id))
     }
     /// Secrets that sign a delivery: the endpoint's (current first), or the account's
     /// callback secret when `webhook_id` is `None`.

@@ -279,6 +279,8 @@ pub struct Webhook {
     pub failing_since: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The shape deliveries are posted in: `native`, or a vendor dialect's (`cloudware`).
+    pub format: String,
 }
 
 impl Webhook {
@@ -343,4 +345,23 @@ pub struct AttemptResult {
     pub duration_ms: i64,
     pub at: i64,
     pub next: DeliveryNext,
+}
+
+/// The integer id and the uid a vendor dialect shows for a native object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub seq: i64,
+    pub uid: String,
+    /// `message`, `inbound`, `contact`, `group`.
+    pub kind: String,
+    /// The object's native id.
+    pub target: String,
+}
+
+/// An alias to give a native object, unless it has one.
+#[derive(Debug, Clone)]
+pub struct NewAlias {
+    pub target: String,
+    pub uid: String,
+    pub created_at: i64,
 }

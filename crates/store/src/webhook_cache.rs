@@ -45,6 +45,12 @@ impl WebhookCache {
         }
     }
 
+    /// The shape an endpoint's deliveries are posted in (`None` for an unknown endpoint).
+    pub(crate) fn format(&self, account_id: &str, id: &str) -> Option<String> {
+        let map = self.by_account.read().expect("webhook cache poisoned");
+        map.get(account_id)?.iter().find(|h| h.id == id).map(|h| h.format.clone())
+    }
+
     /// Endpoints of `account_id` subscribed to `event_type`: `(webhook id, url)`.
     pub(crate) fn subscribers(&self, account_id: &str, event_type: &str) -> Vec<(String, String)> {
         let map = self.by_account.read().expect("webhook cache poisoned");

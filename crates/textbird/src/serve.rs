@@ -41,7 +41,8 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(node = %node, database = store.backend(), "starting");
     let node_id = format!("{node}/{}-{}", std::process::id(), textbird_types::new_id());
-    let engine = Engine::start(store.clone(), &settings, node_id)?;
+    let formats = textbird_api::webhook_formats().into_iter().collect();
+    let engine = Engine::start(store.clone(), &settings, node_id, formats)?;
     let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;
     first_start(&app).await?;
 

@@ -225,16 +225,39 @@ impl Item<'_> {
             Item::Received(m) => ("message_received", &m.id, &m.body, m.created_at, Some(m.created_at)),
         };
         let (from, to) = self.numbers();
-        json!({
-            "type": kind,
-            "from": digits(from),
-            "to": digits(to),
-            "message": body,
-            "message_id": id,
-            "created_at": seconds(created),
-            "sent_at": sent.map(seconds),
-        })
+        event(kind, from, to, body, id, &seconds(created), sent.map(seconds).as_deref())
     }
+}
+
+/// One sent or received message as 003 shows it, in lists and webhooks alike.
+fn event(kind: &str, from: &str, to: &str, message: &str, id: &str, created_at: &str, sent_at: Option<&str>) -> Value {
+    json!({
+        "type": kind,
+        "from": digits(from),
+        "to": digits(to),
+        "message": message,
+        "message_id": id,
+        "created_at": created_at,
+        "sent_at": sent_at,
+    })
+}
+
+/// The `cloudware` webhook format: a native `message.received` or `message.submitted`
+/// payload as 003's `message_received` / `message_sent` webhook; nothing for other events.
+pub(super) fn webhook(event_type: &str, payload: &Value) -> Option<Value> {
+    let d = &payload["data"];
+    let text = |name: &str| d[name].as_str().unwrap_or_default();
+    // Native times carry milliseconds; 003 shows whole seconds.
+    let time = |name: &str| {
+        d[name].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| seconds(t.as_millisecond()))
+    };
+    let (kind, created, sent) = match event_type {
+        "message.received" => ("message_received", time("received_at"), time("received_at")),
+        "message.submitted" => ("message_sent", time("created_at"), time("updated_at")),
+        _ => return None,
+    };
+    let created = created.unwrap_or_default();
+    Some(event(kind, text("from"), text("to"), text("body"), text("id"), &created, sent.as_deref()))
 }
 
 /// `GET /v1/sms/messages`: sent and received messages, newest first, merged from the native

@@ -22,6 +22,11 @@ pub(crate) fn router() -> Router<App> {
     Router::new().merge(d003::router()).merge(d004::router()).route("/v1/sms/send", post(shared_sms_send))
 }
 
+/// The webhook shapes of the dialects that define their own (named as an endpoint's `format`).
+pub(crate) fn webhook_formats() -> Vec<(&'static str, crate::WebhookFormat)> {
+    vec![("cloudware", d003::webhook)]
+}
+
 /// `POST /v1/sms/send` is both 003's send (a Bearer token, `to`/`message`) and 004's
 /// (`username`/`password`, `numbers`/`message_body`): a request without a Bearer token that
 /// carries any of 004's fields is 004's; every other one is 003's. A body that cannot be read

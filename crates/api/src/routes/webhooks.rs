@@ -29,8 +29,14 @@ pub(super) fn router() -> OpenApiRouter<App> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
     url: String,
-    /// Event types, or `["*"]` for all.
+    /// Event types, or `["*"]` for all. May be left out for a format that shows only some.
+    #[serde(default)]
     events: Vec<String>,
+    /// The shape deliveries are posted in: `native` (the default, signed Standard Webhooks
+    /// envelopes) or `cloudware` (the message webhooks of the Cloudware-style API: only
+    /// `message.received` and `message.submitted`).
+    #[serde(default)]
+    format: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -38,6 +44,7 @@ pub(crate) struct WebhookDto {
     id: String,
     url: String,
     events: Vec<String>,
+    format: String,
     enabled: bool,
     disabled_reason: Option<String>,
     failing_since: Option<String>,
@@ -53,6 +60,7 @@ fn dto(w: Webhook, secret: Option<String>) -> WebhookDto {
         id: w.id,
         url: w.url,
         events: w.events,
+        format: w.format,
         enabled: w.enabled,
         disabled_reason: w.disabled_reason,
         failing_since: opt_time(w.failing_since),
@@ -84,7 +92,7 @@ async fn create_webhook(
         }
         None => None,
     };
-    let created = app.create_webhook(&p, body.value.url, body.value.events).await?;
+    let created = app.create_webhook(&p, body.value.url, body.value.events, body.value.format).await?;
     let out = dto(created.webhook, Some(created.secret));
     if let Some(k) = &key {
         app.idempotency_save(&p, k, 201, serde_json::to_string(&out).unwrap_or_default()).await?;

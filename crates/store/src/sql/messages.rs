@@ -105,6 +105,12 @@ impl super::SqlStore {
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::inbound).collect())
     }
 
+    pub async fn find_inbound(&self, account_id: &str, id: &str) -> Result<Option<Inbound>, StoreError> {
+        let sql = format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE id = $1 AND account_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(rows::inbound))
+    }
+
     pub async fn release_stale_leases(&self, now: i64, node: &str) -> Result<u64, StoreError> {
         // Where one process owns the queue every lease is stale at start; where nodes share
         // it, only this node's own (from before its restart) are.

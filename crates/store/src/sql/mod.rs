@@ -6,6 +6,7 @@
 //! which are `INTEGER` on both.
 
 mod accounts;
+mod aliases;
 mod batch;
 mod content;
 mod lists;
@@ -70,6 +71,11 @@ impl SqlStore {
             self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
         }
         Ok(())
+    }
+
+    /// The shape an endpoint's deliveries are posted in (`None` for an unknown endpoint).
+    pub fn webhook_format(&self, account_id: &str, webhook_id: &str) -> Option<String> {
+        self.webhooks.format(account_id, webhook_id)
     }
 
     pub async fn close(&self) {

@@ -60,7 +60,7 @@ pub(super) fn account_at(r: &DbRow, o: usize) -> Account {
 }
 
 pub(super) const WEBHOOK_COLUMNS: &str = "id, account_id, url, events, secret, previous_secret, previous_until, \
-     enabled, disabled_reason, failing_since, created_at, updated_at";
+     enabled, disabled_reason, failing_since, created_at, updated_at, format";
 
 pub(super) fn webhook(r: &DbRow) -> Webhook {
     let events: String = r.get(3);
@@ -77,6 +77,7 @@ pub(super) fn webhook(r: &DbRow) -> Webhook {
         failing_since: r.get(9),
         created_at: r.get(10),
         updated_at: r.get(11),
+        format: r.get(12),
     }
 }
 

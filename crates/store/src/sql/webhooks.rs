@@ -34,7 +34,8 @@ impl super::SqlStore {
     pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO webhooks (id, account_id, url, events, secret, previous_secret, previous_until, enabled, \
-             disabled_reason, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             disabled_reason, failing_since, created_at, updated_at, format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&w.id)
         .bind(&w.account_id)
@@ -48,6 +49,7 @@ impl super::SqlStore {
         .bind(w.failing_since)
         .bind(w.created_at)
         .bind(w.updated_at)
+        .bind(&w.format)
         .execute(&self.pool)
         .await?;
         self.webhooks.upsert(w);

@@ -137,6 +137,7 @@ pub async fn one_webhook_per_distinct_transition(store: &Store) {
         failing_since: None,
         created_at: T0,
         updated_at: T0,
+        format: "native".into(),
     };
     store.create_webhook(&hook).await.unwrap();
     let id = accept_one(store, &acme).await;
