@@ -9,6 +9,7 @@ mod aliases;
 mod auth;
 mod clicks;
 mod content;
+mod counts;
 mod error;
 mod idempotency;
 mod imports;
@@ -55,9 +56,9 @@ pub use recipient::Recipient;
 pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Contact, ContactGroup, Delivery, FieldDef, FieldType, Inbound, Link, LinkList, LinkReport, List,
-    ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page, SenderList, SenderRecord,
-    Spinner, Template, Trigger, Webhook,
+    Account, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
+    LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,
+    SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WEBHOOK_FORMATS, WebhookChange, WebhookCreated};
 

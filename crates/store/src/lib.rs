@@ -19,6 +19,7 @@ macro_rules! delegate {
 mod aliases_api;
 mod content_api;
 mod content_model;
+mod counts_api;
 mod error;
 mod lists;
 mod model;
@@ -33,6 +34,7 @@ mod webhook_cache;
 use std::path::Path;
 
 pub use content_model::*;
+pub use counts_api::Counted;
 pub use error::StoreError;
 pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;

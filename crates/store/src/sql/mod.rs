@@ -9,6 +9,7 @@ mod accounts;
 mod aliases;
 mod batch;
 mod content;
+mod counts;
 mod lists;
 mod messages;
 mod people;
