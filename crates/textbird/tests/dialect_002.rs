@@ -215,7 +215,7 @@ async fn the_documents_json_send_is_a_native_message_delivered_and_charged_alike
     // Charged as a native send of the same text is.
     let (status, natively) =
         server.post(&c.account.api_key, "/v1/messages", &json!({"to": NESTOR, "body": "Just a test"})).await;
-    assert_eq!(status, 202, "{natively}");
+    assert_eq!(status, 201, "{natively}");
     assert_eq!(natively["messages"][0]["price"], m["price"]);
     let price: f64 = m["price"].as_str().unwrap().parse().unwrap();
     let after: f64 = server.balance(&c.account.api_key).await.parse().unwrap();
