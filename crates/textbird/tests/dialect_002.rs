@@ -1,4 +1,4 @@
-//! Dialect 002 ("BulkTextMessage" style, `/api/v1`): the document's example requests replayed
+//! Dialect 002 (`BulkTextMessage` style, `/api/v1`): the document's example requests replayed
 //! (token, send as JSON and as a form, to many, many, one, by external id, the lists, contacts
 //! and groups), every error in the dialect's envelope, expired tokens, other accounts' ids, and
 //! a message sent through the dialect seen, delivered and charged as a native one.
