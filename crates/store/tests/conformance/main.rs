@@ -94,4 +94,5 @@ conformance! {
     people::memberships_join_only_rows_of_one_account,
     people::sender_lists_hold_the_accounts_senders_only,
     people::name_filters_match_substrings_ignoring_case_and_wildcards,
+    people::counts_are_of_one_accounts_rows,
 }

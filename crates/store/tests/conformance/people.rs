@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use textbird_store::{
-    Contact, ContactFilter, ContactGroup, FieldDef, FieldType, Page, SenderList, SenderRecord, Store, StoreError,
+    Contact, ContactFilter, ContactGroup, Counted, FieldDef, FieldType, Page, SenderList, SenderRecord, Store,
+    StoreError,
 };
 use textbird_types::new_id;
 
@@ -180,4 +181,21 @@ pub async fn name_filters_match_substrings_ignoring_case_and_wildcards(store: &S
     let rest = store.list_groups(&acme, None, &Page { after: Some(first_two[1].id.clone()), limit: 10 }).await.unwrap();
     let walked: Vec<String> = first_two.into_iter().chain(rest).map(|g| g.id).collect();
     assert_eq!(walked, ids, "a cursor continues where the page ended");
+}
+
+pub async fn counts_are_of_one_accounts_rows(store: &Store) {
+    let acme = crate::fixtures::account(store, 0).await;
+    let other = crate::fixtures::account(store, 0).await;
+    for (i, phone) in ["+31612345678", "+31612345679", "+31612345670"].iter().enumerate() {
+        store.create_contact(&contact(&acme, phone, &format!("C{i}")), &[]).await.unwrap();
+    }
+    store.create_contact(&contact(&other, "+31612345678", "Elsewhere"), &[]).await.unwrap();
+    store.create_group(&group(&acme, "Gold")).await.unwrap();
+    let count = async |account: &str, what| store.count_owned(account, what).await.unwrap();
+    assert_eq!(count(&acme, Counted::Contacts).await, 3);
+    assert_eq!(count(&acme, Counted::Groups).await, 1);
+    assert_eq!(count(&other, Counted::Contacts).await, 1);
+    assert_eq!(count(&other, Counted::Groups).await, 0);
+    assert_eq!(count(&acme, Counted::Messages).await, 0);
+    assert_eq!(count(&acme, Counted::Inbound).await, 0);
 }
