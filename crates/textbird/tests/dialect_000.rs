@@ -252,6 +252,17 @@ async fn contact_lists_and_contacts_round_trip_by_uid() {
     assert_eq!(ok(&r)["name"], "Clients");
     let r = call(&server, "GET", "/api/v3/contacts", t, "").await;
     assert_eq!((&ok(&r)["total"], &ok(&r)["data"][0]["uid"]), (&json!(1), &json!(group)));
+    // The same number in a second list is the same contact; deleting it there keeps it here.
+    let other = list(&server, &token, "Other").await;
+    let again = json!({"PHONE": "+8801721970168", "LAST_NAME": "Roe"}).to_string();
+    let r = call(&server, "POST", &format!("/api/v3/contacts/{other}/store"), t, &again).await;
+    assert_eq!(
+        (&ok(&r)["uid"], &ok(&r)["first_name"], &ok(&r)["last_name"]),
+        (&json!(cu), &json!("John"), &json!("Roe"))
+    );
+    assert_error(&call(&server, "POST", &format!("/api/v3/contacts/{other}/store"), t, &again).await, 409);
+    ok(&call(&server, "DELETE", &format!("/api/v3/contacts/{other}/delete/{cu}"), t, "").await);
+    ok(&call(&server, "POST", &format!("{base}/search/{cu}"), t, "").await);
     // Delete, as the document's example does; then it is gone.
     let r = call(&server, "DELETE", &format!("{base}/delete/{cu}"), t, "").await;
     assert_eq!(ok(&r)["uid"], cu);

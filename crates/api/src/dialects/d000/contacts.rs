@@ -2,21 +2,26 @@
 //!
 //! A contact's fields are written as 000's tags: `PHONE`, `FIRST_NAME`, `LAST_NAME`, `EMAIL`,
 //! and any field its group defines in capitals (`COMPANY` for the group field `company`);
-//! tags are read in any case. A number is one contact per account: storing a number that is
-//! already a contact is a 409, and deleting a contact deletes it from every list it is in.
+//! tags are read in any case. A number is one contact per account, which may be in several
+//! lists: storing a number that is already a contact (of another list) adds that contact to
+//! the list, and deleting a contact that is in other lists too only takes it out of this one.
 
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, patch, post};
 use serde_json::{Map, Value, json};
-use textbird_app::{AliasKind, App, ContactChange, ContactDetails, ContactGroup, ContactInput, GroupChange, Principal};
+use textbird_app::{
+    AliasKind, App, AppError, ContactChange, ContactDetails, ContactGroup, ContactInput, ContactQuery, GroupChange,
+    Principal,
+};
 
 use super::paginate::{PageRequest, WALK_PAGE, walk};
 use super::sms::uids;
-use super::{Call, Error, laravel_time, only, resolve, respond, text_value, uid};
+use super::{Call, Error, international, laravel_time, only, resolve, respond, text_value, uid};
 use crate::dialects::digits;
 
 pub(super) fn router() -> Router<App> {
@@ -163,38 +168,89 @@ fn contact_fields(call: &Call) -> Result<BTreeMap<String, Option<String>>, Error
 /// `PHONE`, which a store and an update both require.
 fn phone(fields: &BTreeMap<String, Option<String>>) -> Result<String, Error> {
     let phone = fields.get("phone").cloned().flatten().ok_or_else(|| Error::invalid("The PHONE field is required."))?;
-    // The country code is always there: digits alone are international, not local.
-    Ok(if phone.bytes().all(|b| b.is_ascii_digit()) { format!("+{phone}") } else { phone })
+    Ok(international(&phone))
 }
 
-/// `POST /api/v3/contacts/{group_id}/store`: a new contact in a list.
+/// `POST /api/v3/contacts/{group_id}/store`: a new contact in a list. A number that is
+/// already a contact of the account (in another list) joins this one, with the fields given.
 async fn store(State(app): State<App>, Path(group_uid): Path<String>, req: Request) -> Response {
     respond(
         async {
             let call = Call::read(&app, req).await?;
             let g = group_of(&app, &call.p, &group_uid).await?;
-            let mut given = contact_fields(&call)?;
+            let given = contact_fields(&call)?;
+            let text = |name: &str| given.get(name).cloned().flatten();
             let input = ContactInput {
                 phone: phone(&given)?,
-                first_name: given.remove("first_name").flatten(),
-                last_name: given.remove("last_name").flatten(),
-                email: given.remove("email").flatten(),
+                first_name: text("first_name"),
+                last_name: text("last_name"),
+                email: text("email"),
                 reference: None,
                 fields: given
-                    .into_iter()
+                    .iter()
                     .filter(|(name, _)| !OWN_FIELDS.contains(&name.as_str()))
-                    .filter_map(|(name, v)| v.map(|v| (name, v)))
+                    .filter_map(|(name, v)| v.clone().map(|v| (name.clone(), v)))
                     .collect(),
                 group_ids: vec![g.id.clone()],
             };
-            let c = app.create_contact(&call.p, input).await?;
+            let phone = input.phone.clone();
+            let c = match app.create_contact(&call.p, input).await {
+                Err(AppError::Conflict(_)) => join(&app, &call.p, &g.id, &phone, given).await?,
+                other => other?,
+            };
             Ok(contact_dto(&c, &uid(&app, &call.p, AliasKind::Contact, &c.contact.id).await?, group_uid.trim()))
         }
         .await,
     )
 }
 
-/// The list and one of its contacts, from their uids; a contact not in the list is a 404.
+/// The account's contact with `phone` joins the list `group_id` and takes the fields given.
+async fn join(
+    app: &App,
+    p: &Principal,
+    group_id: &str,
+    phone: &str,
+    given: BTreeMap<String, Option<String>>,
+) -> Result<ContactDetails, Error> {
+    let taken = || Error(StatusCode::CONFLICT, "This PHONE is already in this contact list.".into());
+    let query = ContactQuery { phone: Some(phone.to_owned()), ..ContactQuery::default() };
+    let existing = app.contacts(p, query).await?.0.into_iter().next().ok_or_else(taken)?;
+    if existing.group_ids.iter().any(|g| g == group_id) {
+        return Err(taken());
+    }
+    let id = existing.contact.id;
+    app.add_to_group(p, group_id, std::slice::from_ref(&id)).await?;
+    match app.update_contact(p, &id, change(given, &existing.contact.fields)).await {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            // Joined with fields it could not take: leave as it was.
+            app.remove_from_group(p, group_id, &id).await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// The change `given` makes to a contact whose group fields are `fields`: a tag given empty
+/// clears its value, tags not given keep theirs.
+fn change(mut given: BTreeMap<String, Option<String>>, fields: &BTreeMap<String, String>) -> ContactChange {
+    // Native changes clear a value with an empty string.
+    let mut own = |name: &str| given.remove(name).map(Option::unwrap_or_default);
+    let (first_name, last_name, email) = (own("first_name"), own("last_name"), own("email"));
+    let phone = given.remove("phone").flatten().map(|n| international(&n));
+    let fields = (!given.is_empty()).then(|| {
+        let mut fields = fields.clone();
+        for (name, value) in given {
+            match value {
+                Some(v) => fields.insert(name, v),
+                None => fields.remove(&name),
+            };
+        }
+        fields
+    });
+    ContactChange { phone, first_name, last_name, email, reference: None, fields }
+}
+
+/// One contact of a list, from their uids; a contact not in the list is a 404.
 async fn member(app: &App, p: &Principal, group_uid: &str, contact_uid: &str) -> Result<ContactDetails, Error> {
     let g = group_of(app, p, group_uid).await?;
     let id = resolve(app, p, AliasKind::Contact, contact_uid, "contact").await?;
@@ -232,23 +288,9 @@ async fn update(
         async {
             let call = Call::read(&app, req).await?;
             let c = member(&app, &call.p, &group_uid, &contact_uid).await?;
-            let mut given = contact_fields(&call)?;
-            let phone = phone(&given)?;
-            // Native changes clear a value with an empty string.
-            let mut own = |name: &str| given.remove(name).map(Option::unwrap_or_default);
-            let (first_name, last_name, email) = (own("first_name"), own("last_name"), own("email"));
-            given.remove("phone");
-            let fields = (!given.is_empty()).then(|| {
-                let mut fields = c.contact.fields.clone();
-                for (name, value) in given {
-                    match value {
-                        Some(v) => fields.insert(name, v),
-                        None => fields.remove(&name),
-                    };
-                }
-                fields
-            });
-            let change = ContactChange { phone: Some(phone), first_name, last_name, email, reference: None, fields };
+            let given = contact_fields(&call)?;
+            phone(&given)?;
+            let change = change(given, &c.contact.fields);
             let c = app.update_contact(&call.p, &c.contact.id, change).await?;
             Ok(contact_dto(&c, contact_uid.trim(), group_uid.trim()))
         }
@@ -256,8 +298,8 @@ async fn update(
     )
 }
 
-/// `DELETE /api/v3/contacts/{group_id}/delete/{uid}`: deletes a contact; `data` is the
-/// contact as it was.
+/// `DELETE /api/v3/contacts/{group_id}/delete/{uid}`: deletes a contact, or only takes it out
+/// of the list when it is in other lists too; `data` is the contact as it was.
 async fn remove(
     State(app): State<App>,
     Path((group_uid, contact_uid)): Path<(String, String)>,
@@ -267,7 +309,12 @@ async fn remove(
         async {
             let call = Call::read(&app, req).await?;
             let c = member(&app, &call.p, &group_uid, &contact_uid).await?;
-            app.delete_contact(&call.p, &c.contact.id).await?;
+            if c.group_ids.len() > 1 {
+                let list = resolve(&app, &call.p, AliasKind::Group, &group_uid, "contact list").await?;
+                app.remove_from_group(&call.p, &list, &c.contact.id).await?;
+            } else {
+                app.delete_contact(&call.p, &c.contact.id).await?;
+            }
             Ok(contact_dto(&c, contact_uid.trim(), group_uid.trim()))
         }
         .await,

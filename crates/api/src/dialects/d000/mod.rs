@@ -137,6 +137,11 @@ impl Call {
     }
 }
 
+/// A number as 000 writes it: with the country code, so digits alone are international.
+fn international(number: &str) -> String {
+    if number.bytes().all(|b| b.is_ascii_digit()) { format!("+{number}") } else { number.to_owned() }
+}
+
 fn text_value(name: &str, value: Option<&Value>) -> Result<Option<String>, Error> {
     let text = match value {
         None | Some(Value::Null) => return Ok(None),

@@ -16,7 +16,7 @@ use textbird_app::{AliasKind, App, Inbound, Message, MessageQuery, Principal, Se
 use textbird_types::Money;
 
 use super::paginate::{PageRequest, WALK_PAGE, walk};
-use super::{Call, Error, laravel_time, resolve, respond};
+use super::{Call, Error, international, laravel_time, resolve, respond};
 use crate::dialects::digits;
 
 fn status_word(native: &str) -> &'static str {
@@ -198,14 +198,8 @@ pub(super) async fn send(State(app): State<App>, req: Request) -> Response {
 
 async fn try_send(app: &App, req: Request) -> Result<Response, Error> {
     let call = Call::read(app, req).await?;
-    let to: Vec<String> = call
-        .required("recipient")?
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        // The country code is always there: digits alone are international, not local.
-        .map(|n| if n.bytes().all(|b| b.is_ascii_digit()) { format!("+{n}") } else { n.to_owned() })
-        .collect();
+    let to: Vec<String> =
+        call.required("recipient")?.split(',').map(str::trim).filter(|n| !n.is_empty()).map(international).collect();
     if to.is_empty() {
         return Err(Error::invalid("The recipient field is required."));
     }
