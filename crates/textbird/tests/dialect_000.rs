@@ -295,14 +295,14 @@ async fn a_campaign_reaches_every_contact_of_its_lists_personalised() {
     // Both lists, with field tags in 000's capitals and the native spelling.
     let body = json!({
         "contact_list_id": format!("{a},{b}"), "sender_id": "YourName", "type": "plain",
-        "message": "Hi {FIRST_NAME}, {{first_name}}! {not a tag}",
+        "message": "Hi {FIRST_NAME}, {{first_name}}! {not a tag} {PHONE}",
     });
     let r = call(&server, "POST", "/api/v3/sms/campaign", t, &body.to_string()).await;
     let data = ok(&r);
     let mut texts: Vec<&str> =
         data["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
     texts.sort_unstable();
-    assert_eq!(texts, ["Hi Ann, Ann! {not a tag}", "Hi Bob, Bob! {not a tag}"]);
+    assert_eq!(texts, ["Hi Ann, Ann! {not a tag} +31612345678", "Hi Bob, Bob! {not a tag} +31612345679"]);
     let uid = data["messages"][0]["uid"].as_str().unwrap();
     let r = call(&server, "GET", &format!("/api/v3/sms/{uid}"), t, "").await;
     assert!(ok(&r)["message"].as_str().unwrap().starts_with("Hi "), "{}", r.text);

@@ -217,8 +217,8 @@ async fn try_send(app: &App, req: Request) -> Result<Response, Error> {
 
 /// `POST /api/v3/sms/campaign`: `message` to every contact of the groups `contact_list_id`
 /// (comma-separated uids; `recipient` is read when it is absent, as the document's example
-/// sends it), personalised with each contact's fields: `{FIRST_NAME}`, `{LAST_NAME}`,
-/// `{EMAIL}` and the groups' own fields (`{COMPANY}` for a field `company`), in any case and
+/// sends it), personalised with each contact's fields: `{PHONE}`, `{FIRST_NAME}`,
+/// `{LAST_NAME}`, `{EMAIL}` and the groups' own fields (`{COMPANY}` for a field `company`), in any case and
 /// in single or double braces. `data` describes the campaign and lists its messages.
 pub(super) async fn campaign(State(app): State<App>, req: Request) -> Response {
     try_campaign(&app, req).await.unwrap_or_else(IntoResponse::into_response)
