@@ -353,6 +353,8 @@ async fn the_list_is_a_laravel_paginator_over_sent_and_received_messages() {
     assert!(page["prev_page_url"].as_str().unwrap().ends_with("/api/v3/sms?page=1&per_page=3"));
     assert!(page["path"].as_str().unwrap().ends_with("/api/v3/sms"));
     assert_error(&call(&server, "GET", "/api/v3/sms?page=zero", t, "").await, 422);
+    // The document's endpoint line has a trailing slash.
+    assert_eq!(ok(&call(&server, "GET", "/api/v3/sms/", t, "").await)["total"], 4);
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ pub(super) fn router() -> Router<App> {
         .route("/api/v3/sms/send", only(axum::routing::post(sms::send)))
         .route("/api/v3/sms/campaign", only(axum::routing::post(sms::campaign)))
         .route("/api/v3/sms", only(get(sms::list)))
+        // The document names the list's endpoint with a trailing slash.
+        .route("/api/v3/sms/", only(get(sms::list)))
         .route("/api/v3/sms/{uid}", only(get(sms::show)))
         .route("/api/v3/balance", only(get(balance)))
         .route("/api/v3/me", only(get(me)))
