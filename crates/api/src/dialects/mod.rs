@@ -19,7 +19,10 @@ use textbird_app::{App, AppError};
 
 /// Every dialect's routes, one line per dialect, plus the paths two dialects share.
 pub(crate) fn router() -> Router<App> {
-    Router::new().merge(d003::router()).merge(d004::router()).route("/v1/sms/send", post(shared_sms_send))
+    Router::new()
+        .merge(d003::router())
+        .merge(d004::router())
+        .route("/v1/sms/send", post(shared_sms_send).fallback(d003::wrong_method))
 }
 
 /// The webhook shapes of the dialects that define their own (named as an endpoint's `format`).
