@@ -24,7 +24,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(d000::router())
         .merge(d003::router())
         .merge(d004::router())
-        .route("/v1/sms/send", post(shared_sms_send))
+        .route("/v1/sms/send", post(shared_sms_send).fallback(d003::wrong_method))
 }
 
 /// The webhook shapes of the dialects that define their own (named as an endpoint's `format`).
