@@ -112,12 +112,14 @@ fn is_field_name(name: &str) -> bool {
 }
 
 /// Field tokens every recipient can have, whatever groups the account defines.
-pub const BUILT_IN_FIELDS: [&str; 9] =
-    ["first_name", "last_name", "email", "url", "custom", "custom1", "custom2", "custom3", "custom4"];
+pub const BUILT_IN_FIELDS: [&str; 10] =
+    ["phone", "first_name", "last_name", "email", "url", "custom", "custom1", "custom2", "custom3", "custom4"];
 
-/// A recipient's value for a field token; empty when the recipient lacks it.
+/// A recipient's value for a field token (`phone` is the number, in E.164); empty when the
+/// recipient lacks it.
 pub fn field_value<'a>(recipient: &'a Recipient, name: &str) -> &'a str {
     let value = match name {
+        "phone" => Some(recipient.phone.as_str()),
         "first_name" => recipient.first_name.as_deref(),
         "last_name" => recipient.last_name.as_deref(),
         "email" => recipient.email.as_deref(),
@@ -218,6 +220,7 @@ mod tests {
         r.first_name = Some("Ann".into());
         r.fields.insert("custom1".into(), "gold".into());
         assert_eq!(field_value(&r, "first_name"), "Ann");
+        assert_eq!(field_value(&r, "phone"), "+31612345678");
         assert_eq!(field_value(&r, "custom1"), "gold");
         assert_eq!(field_value(&r, "last_name"), "");
         assert_eq!(field_value(&r, "team"), "");

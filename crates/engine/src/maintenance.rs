@@ -1,5 +1,6 @@
-//! Housekeeping: gauges that need a query (messages by status, queue depth) and pruning of
-//! idempotency records past their 24 hours.
+//! Housekeeping: gauges that need a query (messages by status, queue depth), pruning of
+//! idempotency records past their 24 hours, and deletion of credentials (access tokens,
+//! expiring API keys) a day after they expired.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(10);
 const PRUNE_EVERY: u32 = 360;
 /// Idempotency keys are kept at least this long.
 const IDEMPOTENCY_KEEP_MS: i64 = 25 * 3600 * 1000;
+/// Expired credentials are kept this long (so a refused key can still be traced to its account).
+const EXPIRED_CREDENTIALS_KEEP_MS: i64 = 24 * 3600 * 1000;
 
 pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
     let mut tick = 0_u32;
@@ -30,6 +33,11 @@ pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "pruned old idempotency keys"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning failed"),
+            }
+            match store.purge_expired_credentials(now_millis() - EXPIRED_CREDENTIALS_KEEP_MS).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "deleted expired credentials"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deleting expired credentials failed"),
             }
         }
         tick = tick.wrapping_add(1);

@@ -3,7 +3,7 @@
 //! message sent through the dialect seen and delivered by the native side.
 
 use serde_json::{Value, json};
-use textbird_test_support::{Reply, Server, eventually};
+use textbird_test_support::{Reply, Server, WebhookSink, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_textbird");
 const OWN: &str = "+2348031234567";
@@ -218,4 +218,76 @@ async fn dialect_routes_are_not_in_the_native_openapi_document() {
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     assert!(paths.iter().any(|p| p.as_str() == "/v1/messages"), "{paths:?}");
     assert!(!paths.iter().any(|p| p.starts_with("/v1/sms") || p.starts_with("/api/")), "{paths:?}");
+}
+
+#[tokio::test]
+async fn a_cloudware_webhook_gets_message_received_and_message_sent_as_documented() {
+    let server = Server::start(BIN, "");
+    let key = account(&server).await;
+    let sink = WebhookSink::start(vec![]).await;
+    let native = WebhookSink::start(vec![]).await;
+    // The account's 003-style webhook URL, beside a native endpoint.
+    let (status, hook) = server.post(&key, "/v1/webhooks", &json!({"url": sink.url, "format": "cloudware"})).await;
+    assert_eq!(status, 201, "{hook}");
+    assert_eq!(hook["format"], "cloudware");
+    assert_eq!(hook["events"], json!(["message.received", "message.submitted"]));
+    let (status, _) = server.post(&key, "/v1/webhooks", &json!({"url": native.url, "events": ["*"]})).await;
+    assert_eq!(status, 201);
+    // A format shows only its own events, and unknown formats are refused.
+    for body in [
+        json!({"url": sink.url, "format": "cloudware", "events": ["message.delivered"]}),
+        json!({"url": sink.url, "format": "nope", "events": ["*"]}),
+    ] {
+        let (status, problem) = server.post(&key, "/v1/webhooks", &body).await;
+        assert_eq!(status, 422, "{problem}");
+    }
+
+    let sent = call(&server, "/v1/sms/send", Some(&key), "application/json", EXAMPLE).await;
+    let sent = assert_sent(&sent, 200, "2348012345678", "Your message here");
+    let (status, b) = server
+        .post(&key, "/v1/simulator/inbound", &json!({"from": "+2348012345678", "to": OWN, "body": "Hello, World!"}))
+        .await;
+    assert_eq!(status, 202, "{b}");
+    let got = eventually(20, "both 003 webhooks", || async {
+        let got = sink.received();
+        (got.len() >= 2).then_some(got)
+    })
+    .await;
+    let keys = ["type", "from", "to", "message", "message_id", "created_at", "sent_at"];
+    let by_type = |t: &str| {
+        got.iter()
+            .map(textbird_test_support::Received::json)
+            .find(|j| j["type"] == t)
+            .unwrap_or_else(|| panic!("no {t}"))
+    };
+    let out = by_type("message_sent");
+    let mut names: Vec<&str> = out.as_object().unwrap().keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut expected = keys.to_vec();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "{out}");
+    assert_eq!(out["from"], OWN.trim_start_matches('+'));
+    assert_eq!(out["to"], "2348012345678");
+    assert_eq!(out["message"], "Your message here");
+    assert_eq!(out["message_id"], sent["id"]);
+    let inbound = by_type("message_received");
+    assert_eq!(inbound["from"], "2348012345678");
+    assert_eq!(inbound["to"], OWN.trim_start_matches('+'));
+    assert_eq!(inbound["message"], "Hello, World!");
+    for m in [&out, &inbound] {
+        for t in ["created_at", "sent_at"] {
+            let t = m[t].as_str().unwrap_or_else(|| panic!("{t}: {m}"));
+            assert!(t.ends_with('Z') && t.len() == 20, "{t}");
+        }
+        assert_eq!(got.iter().filter(|r| r.json()["type"] == m["type"]).count(), 1, "once each");
+    }
+    // The message ids are those the list shows.
+    let list = get(&server, &key, "/v1/sms/messages").await;
+    let ids: Vec<&Value> = list.body["data"].as_array().unwrap().iter().map(|m| &m["message_id"]).collect();
+    assert!(ids.contains(&&inbound["message_id"]) && ids.contains(&&out["message_id"]), "{}", list.text);
+    // The native endpoint got the native events as well.
+    eventually(20, "native webhooks", || async {
+        (!native.events("message.received").is_empty() && !native.events("message.delivered").is_empty()).then_some(())
+    })
+    .await;
 }

@@ -231,3 +231,114 @@ async fn api_v2_allows_60_requests_a_minute_per_key_and_says_how_many_are_left()
     // The native API and the other dialects are not counted against it.
     assert_eq!(server.get(key, "/v1/account").await.0, 200);
 }
+
+async fn balance_with(server: &Server, key: &str) -> Reply {
+    Reply::read(server.raw("GET", "/api/v2/account/balance", &[("x-api-key", key)], Vec::new()).await).await
+}
+
+#[tokio::test]
+async fn keys_are_generated_revoked_and_regenerated_with_the_accounts_password() {
+    let server = Server::start(BIN, "");
+    let (_, user, pass) = account(&server).await;
+    let login = form(&[("username", &user), ("password", &pass)]);
+    // The document's JSON example, with the credentials in the query.
+    let r = post(&server, &format!("/api/generate-key?{login}"), "application/json", r#"{"expiry_days": 3}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "success", "{}", r.text);
+    let first = r.body["api_key"].as_str().expect("api_key").to_owned();
+    let expires = r.body["expires_at"].as_str().expect("expires_at");
+    let days = (expires.parse::<jiff::Timestamp>().unwrap() - jiff::Timestamp::now()).get_seconds() as f64 / 86_400.0;
+    assert!((2.99..=3.0).contains(&days), "expires in {days} days");
+    assert_eq!(balance_with(&server, &first).await.status, 200);
+    // A second key beside it, the credentials in the form.
+    let r = post(&server, "/api/generate-key", FORM, &format!("{login}&expiry_days=365")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let second = r.body["api_key"].as_str().expect("api_key").to_owned();
+    assert_ne!(first, second);
+
+    // The document's regenerate example: every key made here is replaced by one new key.
+    let r = post(&server, &format!("/api/regenerate-key?{login}"), "application/json", r#"{"expiry_days": 9}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["revoked"], 2, "{}", r.text);
+    let third = r.body["api_key"].as_str().expect("api_key").to_owned();
+    for old in [&first, &second] {
+        let r = balance_with(&server, old).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (401, Some("Invalid API key")), "{}", r.text);
+    }
+    assert_eq!(balance_with(&server, &third).await.status, 200);
+
+    // The document's revoke example (no body).
+    let r = post(&server, &format!("/api/revoke-key?{login}"), "application/json", "").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["revoked"], 1, "{}", r.text);
+    assert_eq!(balance_with(&server, &third).await.status, 401);
+    let r = post(&server, &format!("/api/revoke-key?{login}"), "application/json", "").await;
+    assert_eq!((r.status, &r.body["revoked"]), (200, &json!(0)), "{}", r.text);
+}
+
+#[tokio::test]
+async fn key_requests_are_checked_before_anything_changes() {
+    let server = Server::start(BIN, "");
+    let (acme, user, pass) = account(&server).await;
+    let login = form(&[("username", &user), ("password", &pass)]);
+    let keys = || server.sql(&format!("SELECT count(*) FROM credentials WHERE account_id = '{}'", acme.id));
+    let before = keys();
+    for (body, error) in [
+        (r#"{"expiry_days": 0}"#, "The expiry days field must be at least 1."),
+        (r#"{"expiry_days": 366}"#, "The expiry days field must not be greater than 365."),
+        (r#"{"expiry_days": "soon"}"#, "The expiry days field must be an integer."),
+        (r#"{"expiry_days": 2.5}"#, "The expiry days field must be an integer."),
+    ] {
+        for path in ["/api/generate-key", "/api/regenerate-key"] {
+            let r = post(&server, &format!("{path}?{login}"), "application/json", body).await;
+            assert_eq!((r.status, &r.body), (422, &json!({"error": error})), "{path} {body}: {}", r.text);
+        }
+    }
+    let r = post(&server, &format!("/api/generate-key?{login}"), "application/json", r#"{"expiry_days": 3"#).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.body["error"].as_str().is_some_and(|e| e.contains("JSON")), "{}", r.text);
+    for path in ["/api/generate-key", "/api/revoke-key", "/api/regenerate-key"] {
+        let wrong = form(&[("username", &user), ("password", "wrong")]);
+        for query in [String::new(), wrong] {
+            let r = post(&server, &format!("{path}?{query}"), "application/json", r#"{"expiry_days": 3}"#).await;
+            assert_eq!((r.status, &r.body), (401, &json!({"error": "Unauthorized."})), "{path}: {}", r.text);
+        }
+    }
+    assert_eq!(keys(), before, "no key was made or revoked");
+}
+
+#[tokio::test]
+async fn an_expired_key_is_refused() {
+    let server = Server::start(BIN, "");
+    let (_, user, pass) = account(&server).await;
+    let login = form(&[("username", &user), ("password", &pass)]);
+    let r = post(&server, &format!("/api/generate-key?{login}"), FORM, "expiry_days=1").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let key = r.body["api_key"].as_str().expect("api_key");
+    // A day later (the clock cannot be moved; the key's end is).
+    server.sql("UPDATE credentials SET expires_at = 1000 WHERE kind = 'issued_api_key'");
+    let r = balance_with(&server, key).await;
+    assert_eq!((r.status, r.body["error"].as_str()), (401, Some("Invalid API key")), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_wrong_method_gets_the_dialects_own_405() {
+    let server = Server::start(BIN, "");
+    for (method, path) in [
+        ("DELETE", "/api/v2/sms/send"),
+        ("POST", "/api/v2/account/balance"),
+        ("POST", "/api/v2"),
+        ("GET", "/api/generate-key"),
+        ("GET", "/api/revoke-key"),
+        ("PUT", "/api/regenerate-key"),
+    ] {
+        let r = Reply::read(server.raw(method, path, &[], Vec::new()).await).await;
+        assert_eq!((r.status, &r.body), (405, &json!({"error": "Method not allowed."})), "{method} {path}: {}", r.text);
+    }
+    // 003's paths, and the one both share, answer in 003's envelope.
+    for (method, path) in [("GET", "/v1/sms/send"), ("GET", "/v1/sms/queue"), ("POST", "/v1/sms/messages")] {
+        let r = Reply::read(server.raw(method, path, &[], Vec::new()).await).await;
+        assert_eq!((r.status, &r.body["status"]), (405, &json!("error")), "{method} {path}: {}", r.text);
+        assert!(r.body["message"].is_string(), "{}", r.text);
+    }
+}

@@ -22,7 +22,14 @@ const PAGE: u32 = 50;
 const MAX_PAGE: u32 = 100;
 
 pub(super) fn router() -> Router<App> {
-    Router::new().route("/v1/sms/queue", post(queue)).route("/v1/sms/messages", get(list))
+    Router::new()
+        .route("/v1/sms/queue", post(queue).fallback(wrong_method))
+        .route("/v1/sms/messages", get(list).fallback(wrong_method))
+}
+
+/// A method a 003 path does not take: 405 in 003's envelope.
+pub(super) async fn wrong_method() -> Response {
+    Error(StatusCode::METHOD_NOT_ALLOWED, "This method is not allowed on this path.".into()).into_response()
 }
 
 /// An error in 003's envelope.

@@ -7,10 +7,10 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use textbird_app::{App, AppError, Principal, SendRequest, SendResult};
+use textbird_app::{App, AppError, MAX_KEY_DAYS, Principal, SendRequest, SendResult};
 use textbird_types::Money;
 
 use super::{BodyError, Params, app_error, digits};
@@ -22,10 +22,18 @@ const V2_PER_MINUTE: u32 = 60;
 
 pub(super) fn router() -> Router<App> {
     Router::new()
-        .route("/api/v2/sms/send", get(v2_send).post(v2_send))
-        .route("/api/v2/account/balance", get(v2_balance))
-        .route("/api/v2", get(|| async { Html(DOCS_PAGE) }))
-        .route("/api/oauth2-callback", get(|| async { Html(OAUTH2_CALLBACK) }))
+        .route("/api/v2/sms/send", get(v2_send).post(v2_send).fallback(wrong_method))
+        .route("/api/v2/account/balance", get(v2_balance).fallback(wrong_method))
+        .route("/api/v2", get(|| async { Html(DOCS_PAGE) }).fallback(wrong_method))
+        .route("/api/oauth2-callback", get(|| async { Html(OAUTH2_CALLBACK) }).fallback(wrong_method))
+        .route("/api/generate-key", post(generate_key).fallback(wrong_method))
+        .route("/api/revoke-key", post(revoke_key).fallback(wrong_method))
+        .route("/api/regenerate-key", post(regenerate_key).fallback(wrong_method))
+}
+
+/// A method a 004 path does not take: 405 in 004's envelope.
+async fn wrong_method() -> Response {
+    Error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.".into(), None).into_response()
 }
 
 /// `GET /api/v2`: what this dialect serves (the vendor shows a Swagger page here).
@@ -106,12 +114,89 @@ pub(super) async fn send(app: App, query: Params, body: Params) -> Response {
 }
 
 async fn try_send(app: &App, query: &Params, body: &Params) -> Result<Value, Error> {
+    let p = login(app, query, body).await?;
+    send_as(app, &p, query, body).await
+}
+
+/// The account whose `username` and `password` the request carries.
+async fn login(app: &App, query: &Params, body: &Params) -> Result<Principal, Error> {
     let username = param(query, body, "username")?.unwrap_or_default();
     let password = param(query, body, "password")?.unwrap_or_default();
     let p =
         app.login(username, password).await.map_err(|_| Error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into(), None))?;
     app.admit(&p)?;
-    send_as(app, &p, query, body).await
+    Ok(p)
+}
+
+/// What the key endpoints do after logging in.
+#[derive(Clone, Copy)]
+enum KeyAction {
+    Generate,
+    Revoke,
+    Regenerate,
+}
+
+async fn generate_key(State(app): State<App>, req: Request) -> Response {
+    key_request(app, req, KeyAction::Generate).await
+}
+
+async fn revoke_key(State(app): State<App>, req: Request) -> Response {
+    key_request(app, req, KeyAction::Revoke).await
+}
+
+async fn regenerate_key(State(app): State<App>, req: Request) -> Response {
+    key_request(app, req, KeyAction::Regenerate).await
+}
+
+/// `POST /api/generate-key`, `/api/revoke-key`, `/api/regenerate-key`: API keys for
+/// `/api/v2` that expire after `expiry_days` (1 to 365; 30 when absent), authenticated with
+/// the account's `username` and `password`. Revoking ends every key made here (not the key
+/// the account was created with); regenerating revokes them, then makes a new one.
+async fn key_request(app: App, req: Request, action: KeyAction) -> Response {
+    let (parts, body) = match Params::read(req, &app).await {
+        Ok(read) => read,
+        Err(e) => return body_error(e),
+    };
+    respond(try_key(&app, &Params::query(&parts), &body, action).await)
+}
+
+async fn try_key(app: &App, query: &Params, body: &Params, action: KeyAction) -> Result<Value, Error> {
+    let p = login(app, query, body).await?;
+    let days = match action {
+        KeyAction::Revoke => None,
+        KeyAction::Generate | KeyAction::Regenerate => expiry_days(query, body)?,
+    };
+    let revoked = match action {
+        KeyAction::Generate => 0,
+        KeyAction::Revoke | KeyAction::Regenerate => app.revoke_issued_api_keys(&p).await?,
+    };
+    if let KeyAction::Revoke = action {
+        let message = if revoked == 0 { "No API key to revoke." } else { "API key revoked." };
+        return Ok(json!({"status": "success", "message": message, "revoked": revoked}));
+    }
+    let key = app.issue_api_key(&p, days).await?;
+    let expires_at = super::seconds(key.expires_at);
+    Ok(json!({"status": "success", "api_key": key.key, "expires_at": expires_at, "revoked": revoked}))
+}
+
+/// `expiry_days` as a whole number of days, from JSON or form; a 422 naming the rule broken.
+fn expiry_days(query: &Params, body: &Params) -> Result<Option<i64>, Error> {
+    let invalid = |m: String| Error(StatusCode::UNPROCESSABLE_ENTITY, m, None);
+    let value = body.fields.get("expiry_days").or_else(|| query.fields.get("expiry_days"));
+    let days = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(_) => None,
+    }
+    .ok_or_else(|| invalid("The expiry days field must be an integer.".into()))?;
+    if days < 1 {
+        return Err(invalid("The expiry days field must be at least 1.".into()));
+    }
+    if days > MAX_KEY_DAYS {
+        return Err(invalid(format!("The expiry days field must not be greater than {MAX_KEY_DAYS}.")));
+    }
+    Ok(Some(days))
 }
 
 /// The account behind `X-API-Key` or the `api_key` parameter (a Textbird API key).

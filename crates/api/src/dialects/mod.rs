@@ -4,6 +4,7 @@
 //! calls the same `textbird_app::App` use cases as the native routes. Each answers in its own
 //! envelopes: no RFC 9457 problems here, and none of these routes is in the `OpenAPI` document.
 
+mod d000;
 mod d002;
 mod d003;
 mod d004;
@@ -21,10 +22,11 @@ use textbird_app::{App, AppError};
 /// Every dialect's routes, one line per dialect, plus the paths two dialects share.
 pub(crate) fn router() -> Router<App> {
     Router::new()
+        .merge(d000::router())
         .merge(d002::router())
         .merge(d003::router())
         .merge(d004::router())
-        .route("/v1/sms/send", post(shared_sms_send))
+        .route("/v1/sms/send", post(shared_sms_send).fallback(d003::wrong_method))
 }
 
 /// The webhook shapes of the dialects that define their own (named as an endpoint's `format`).
