@@ -119,6 +119,13 @@ impl Params {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`, if the request carries one.
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
 /// A number as these dialects write it: digits with the country code, no `+`.
 pub(crate) fn digits(number: &str) -> String {
     number.trim_start_matches('+').to_owned()

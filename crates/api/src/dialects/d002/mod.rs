@@ -26,7 +26,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use textbird_app::{App, AppError, Principal};
 
-use super::{BodyError, Params, app_error};
+use super::{BodyError, Params, app_error, bearer_token};
 
 pub(super) fn router() -> Router<App> {
     let sms = || get(messages::list).post(send::one).fallback(wrong_method);
@@ -138,11 +138,7 @@ pub(super) fn reply(result: Result<Value, Error>) -> Response {
 pub(super) async fn principal(app: &App, parts: &Parts) -> Result<Principal, Error> {
     let unauthorized =
         || Error::new(StatusCode::UNAUTHORIZED, "Unauthorized: send `Authorization: Bearer <access token>`.");
-    let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(unauthorized)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(unauthorized());
-    }
+    let token = bearer_token(parts).ok_or_else(unauthorized)?;
     let p = app.authenticate_bearer(token).await.map_err(|_| unauthorized())?;
     app.admit(&p)?;
     Ok(p)
