@@ -156,11 +156,7 @@ fn text_value(name: &str, value: Option<&Value>) -> Result<Option<String>, Error
 
 async fn principal(app: &App, parts: &Parts) -> Result<Principal, Error> {
     let unauthorized = || Error(StatusCode::UNAUTHORIZED, "Unauthenticated.".into());
-    let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
-    let (scheme, token) = header.trim().split_once(' ').ok_or_else(unauthorized)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(unauthorized());
-    }
+    let token = super::bearer_token(parts).ok_or_else(unauthorized)?;
     let p = app.authenticate_bearer(token).await.map_err(|_| unauthorized())?;
     app.admit(&p)?;
     Ok(p)
