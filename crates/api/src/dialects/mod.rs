@@ -8,6 +8,7 @@ mod d000;
 mod d002;
 mod d003;
 mod d004;
+mod traffic;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -39,19 +39,7 @@ impl super::SqlStore {
             .await?;
         }
         for c in credentials {
-            sqlx::query(
-                "INSERT INTO credentials (id, account_id, kind, lookup, secret_hash, expires_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&c.id)
-            .bind(&c.account_id)
-            .bind(&c.kind)
-            .bind(&c.lookup)
-            .bind(&c.secret_hash)
-            .bind(c.expires_at)
-            .bind(c.created_at)
-            .execute(&mut *tx)
-            .await?;
+            super::aliases::insert_credential(&mut tx, c).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -3,7 +3,7 @@
 
 use sqlx::{QueryBuilder, Row};
 
-use super::{Db, DbRow};
+use super::{Conn, Db, DbRow};
 use crate::StoreError;
 use crate::model::{Alias, NewAlias, NewCredential};
 
@@ -13,6 +13,24 @@ const CHUNK: usize = 150;
 
 fn alias(r: &DbRow) -> Alias {
     Alias { seq: r.get(0), uid: r.get(1), kind: r.get(2), target: r.get(3) }
+}
+
+/// Stores a credential on `conn` (inside the caller's transaction, if any).
+pub(super) async fn insert_credential(conn: &mut Conn, c: &NewCredential) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO credentials (id, account_id, kind, lookup, secret_hash, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&c.id)
+    .bind(&c.account_id)
+    .bind(&c.kind)
+    .bind(&c.lookup)
+    .bind(&c.secret_hash)
+    .bind(c.expires_at)
+    .bind(c.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 impl super::SqlStore {
@@ -64,20 +82,8 @@ impl super::SqlStore {
 
     /// Stores one more credential for an existing account.
     pub async fn insert_credential(&self, c: &NewCredential) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO credentials (id, account_id, kind, lookup, secret_hash, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&c.id)
-        .bind(&c.account_id)
-        .bind(&c.kind)
-        .bind(&c.lookup)
-        .bind(&c.secret_hash)
-        .bind(c.expires_at)
-        .bind(c.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_credential(&mut conn, c).await
     }
 
     /// Revokes the account's live credentials of `kind`; how many there were.

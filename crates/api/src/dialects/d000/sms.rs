@@ -12,10 +12,10 @@ use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use textbird_app::{AliasKind, App, Inbound, Message, MessageQuery, Principal, SendOutcome, SendRequest, SendResult};
+use textbird_app::{AliasKind, App, Counted, Inbound, Message, Principal, SendOutcome, SendRequest, SendResult};
 use textbird_types::Money;
 
-use super::paginate::{PageRequest, WALK_PAGE, walk};
+use super::paginate::PageRequest;
 use super::{Call, Error, international, laravel_time, resolve, respond};
 use crate::dialects::digits;
 
@@ -305,19 +305,7 @@ pub(super) async fn show(State(app): State<App>, Path(message_uid): Path<String>
     )
 }
 
-enum Item {
-    Sent(Box<Message>),
-    Received(Inbound),
-}
-
-impl Item {
-    fn key(&self) -> (i64, &str) {
-        match self {
-            Item::Sent(m) => (m.created_at, &m.id),
-            Item::Received(m) => (m.created_at, &m.id),
-        }
-    }
-}
+use crate::dialects::traffic::Traffic as Item;
 
 /// `GET /api/v3/sms`: sent and received messages, newest first (see `paginate` for how far
 /// back a list reaches).
@@ -329,18 +317,12 @@ async fn try_list(app: &App, req: Request) -> Result<Value, Error> {
     let call = Call::read(app, req).await?;
     let page = PageRequest::read(&call)?;
     let p = &call.p;
-    let sent = walk(move |cursor| async move {
-        let q = MessageQuery { cursor, limit: Some(WALK_PAGE), ..MessageQuery::default() };
-        app.messages(p, q).await.map(|l| (l.items, l.next_cursor))
-    })
-    .await?;
-    let received = walk(move |cursor| app.inbound(p, cursor, Some(WALK_PAGE))).await?;
-    let mut all: Vec<Item> =
-        sent.into_iter().map(|m| Item::Sent(Box::new(m))).chain(received.into_iter().map(Item::Received)).collect();
-    all.sort_by(|a, b| b.key().cmp(&a.key()));
-    all.truncate(super::paginate::MAX_LISTED);
-    let total = all.len();
-    let shown: Vec<Item> = all.drain(page.range(total)).collect();
+    // Only as far as this page reaches, and no deeper than a list walks.
+    let reach = page.range(usize::MAX).end.min(super::paginate::MAX_LISTED);
+    let mut all = crate::dialects::traffic::newest(app, p, reach).await?;
+    let total = app.count(p, Counted::Messages).await? + app.count(p, Counted::Inbound).await?;
+    let total = usize::try_from(total).unwrap_or(usize::MAX).min(super::paginate::MAX_LISTED);
+    let shown: Vec<Item> = all.drain(page.range(all.len())).collect();
     let ids = |sent: bool| -> Vec<String> {
         shown
             .iter()

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use textbird_app::{AliasKind, App, Contact, ContactGroup, ContactInput, ContactQuery, Counted, Principal};
 
 use super::messages::seqs;
-use super::page::first;
 use super::{Error, authenticated, integer, listing, principal, reply, required, respond};
+use crate::dialects::traffic::first;
 
 const CONTACT: &str = "contact";
 const GROUP: &str = "contact group";

@@ -6,37 +6,15 @@ use std::collections::HashMap;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use textbird_app::{AliasKind, App, Counted, Inbound, Message, MessageQuery, Principal};
+use textbird_app::{AliasKind, App, Counted, MessageQuery, Principal};
 
 use super::contacts::by_number;
-use super::page::first;
 use super::{Error, listing, principal, reply, respond};
 
 const WHAT: &str = "sms";
 
 /// A message as 002 lists them: one the account sent, or one it received.
-pub(super) enum Item {
-    Sent(Box<Message>),
-    Received(Inbound),
-}
-
-impl Item {
-    /// Newest first: by creation time, then native id (which grows with time).
-    fn key(&self) -> (i64, &str) {
-        match self {
-            Item::Sent(m) => (m.created_at, &m.id),
-            Item::Received(m) => (m.created_at, &m.id),
-        }
-    }
-
-    /// The other party: the recipient of a sent message, the sender of a received one.
-    fn number(&self) -> &str {
-        match self {
-            Item::Sent(m) => &m.to,
-            Item::Received(m) => &m.from,
-        }
-    }
-}
+pub(super) use crate::dialects::traffic::Traffic as Item;
 
 /// 002's three status words for the native states:
 /// - `queued`: Textbird still holds the message (`accepted`, `scheduled`, `queued`);
@@ -90,7 +68,7 @@ pub(super) async fn views(app: &App, p: &Principal, items: &[Item]) -> Result<Ve
     };
     let sent = seqs(app, p, AliasKind::Message, ids(true)).await?;
     let received = seqs(app, p, AliasKind::Inbound, ids(false)).await?;
-    let contacts = by_number(app, p, items.iter().map(Item::number)).await?;
+    let contacts = by_number(app, p, items.iter().map(Item::other_party)).await?;
     Ok(items
         .iter()
         .map(|item| {
@@ -111,10 +89,10 @@ pub(super) async fn views(app: &App, p: &Principal, items: &[Item]) -> Result<Ve
                 "direction": direction,
                 "external_id": external_id,
                 "id": id,
-                "number": item.number(),
+                "number": item.other_party(),
                 "status": status,
             });
-            if let Some(contact) = contacts.get(item.number()) {
+            if let Some(contact) = contacts.get(item.other_party()) {
                 view["contact"] = json!({"data": contact});
             }
             view
@@ -164,18 +142,8 @@ pub(super) async fn list(State(app): State<App>, req: Request) -> Response {
 
 async fn try_list(app: &App, req: Request) -> Result<Value, Error> {
     let (p, parts, page) = listing(app, req).await?;
-    let want = page.end();
     let p = &p;
-    let sent = first(want, |cursor, limit| async move {
-        let q = MessageQuery { cursor, limit: Some(limit), ..MessageQuery::default() };
-        app.messages(p, q).await.map(|l| (l.items, l.next_cursor))
-    })
-    .await?;
-    let received = first(want, |cursor, limit| app.inbound(p, cursor, Some(limit))).await?;
-    let mut items: Vec<Item> =
-        sent.into_iter().map(|m| Item::Sent(Box::new(m))).chain(received.into_iter().map(Item::Received)).collect();
-    items.sort_by(|a, b| b.key().cmp(&a.key()));
-    let items = page.slice(items);
+    let items = page.slice(crate::dialects::traffic::newest(app, p, page.end()).await?);
     let total = app.count(p, Counted::Messages).await? + app.count(p, Counted::Inbound).await?;
     let data = views(app, p, &items).await?;
     Ok(json!({

@@ -8,7 +8,6 @@
 
 use axum::http::request::Parts;
 use serde_json::{Map, Value, json};
-use textbird_app::AppError;
 
 use super::Error;
 use crate::dialects::Params;
@@ -16,8 +15,6 @@ use crate::dialects::Params;
 pub(super) const PER_PAGE: usize = 15;
 /// How many items deep a page may start.
 const MAX_DEPTH: usize = 50_000;
-/// Items asked of a native list at once.
-const CHUNK: usize = 1000;
 
 /// The page a list request asks for.
 #[derive(Debug, Clone, Copy)]
@@ -84,27 +81,6 @@ impl Page {
             "total_pages": total_pages,
         }})
     }
-}
-
-/// The first `want` items of a native cursor-based list; `fetch(cursor, limit)` reads one
-/// chunk and says where the next starts.
-pub(super) async fn first<T, F, Fut>(want: usize, mut fetch: F) -> Result<Vec<T>, AppError>
-where
-    F: FnMut(Option<String>, u32) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), AppError>>,
-{
-    let mut items = Vec::with_capacity(want.min(CHUNK));
-    let mut cursor = None;
-    while items.len() < want {
-        let limit = (want - items.len()).min(CHUNK) as u32;
-        let (chunk, next) = fetch(cursor.take(), limit).await?;
-        items.extend(chunk);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(items)
 }
 
 /// `scheme://host` as the client called it.
