@@ -53,7 +53,15 @@ impl App {
         kind: AliasKind,
         ids: &[String],
     ) -> Result<HashMap<String, Alias>, AppError> {
-        let mut found: HashMap<String, Alias> = HashMap::with_capacity(ids.len());
+        let targets: Vec<&str> = ids.iter().map(String::as_str).collect();
+        // Most objects have theirs already: a read finds them without taking the write lock.
+        let mut found: HashMap<String, Alias> = self
+            .store()
+            .find_aliases(&p.account_id, kind.as_str(), &targets)
+            .await?
+            .into_iter()
+            .map(|a| (a.target.clone(), a))
+            .collect();
         // A proposed uid another object holds leaves its target without an alias: propose again.
         for _ in 0..3 {
             let missing: Vec<NewAlias> = ids

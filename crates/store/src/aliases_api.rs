@@ -14,6 +14,10 @@ impl Store {
     ) -> Result<Vec<Alias>, StoreError> {
         delegate!(self, s => s.ensure_aliases(account_id, kind, new).await)
     }
+    /// The aliases those of `targets` (all of `kind`, all the account's) have; a read.
+    pub async fn find_aliases(&self, account_id: &str, kind: &str, targets: &[&str]) -> Result<Vec<Alias>, StoreError> {
+        delegate!(self, s => s.find_aliases(account_id, kind, targets).await)
+    }
     pub async fn find_alias_by_seq(&self, account_id: &str, seq: i64) -> Result<Option<Alias>, StoreError> {
         delegate!(self, s => s.find_alias_by_seq(account_id, seq).await)
     }

@@ -33,6 +33,18 @@ pub(super) async fn insert_credential(conn: &mut Conn, c: &NewCredential) -> Res
     Ok(())
 }
 
+fn select_aliases(account_id: &str, kind: &str, targets: &[&str]) -> QueryBuilder<Db> {
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new(format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE account_id = "));
+    qb.push_bind(account_id).push(" AND kind = ").push_bind(kind).push(" AND target IN (");
+    let mut sep = qb.separated(", ");
+    for t in targets {
+        sep.push_bind(*t);
+    }
+    qb.push(")");
+    qb
+}
+
 impl super::SqlStore {
     /// Gives each of `new` an alias unless its target has one (or its uid is taken), then
     /// returns the aliases of all their targets.
@@ -52,16 +64,18 @@ impl super::SqlStore {
             });
             qb.push(" ON CONFLICT DO NOTHING");
             qb.build().execute(&mut *tx).await?;
-            let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new(format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE account_id = "));
-            qb.push_bind(account_id).push(" AND kind = ").push_bind(kind).push(" AND target IN (");
-            let mut sep = qb.separated(", ");
-            for a in chunk {
-                sep.push_bind(&a.target);
-            }
-            qb.push(")");
-            out.extend(qb.build().fetch_all(&mut *tx).await?.iter().map(alias));
+            let targets: Vec<&str> = chunk.iter().map(|a| a.target.as_str()).collect();
+            out.extend(select_aliases(account_id, kind, &targets).build().fetch_all(&mut *tx).await?.iter().map(alias));
             tx.commit().await?;
+        }
+        Ok(out)
+    }
+
+    /// The aliases those of `targets` (all of `kind`, all the account's) have.
+    pub async fn find_aliases(&self, account_id: &str, kind: &str, targets: &[&str]) -> Result<Vec<Alias>, StoreError> {
+        let mut out = Vec::with_capacity(targets.len());
+        for chunk in targets.chunks(CHUNK) {
+            out.extend(select_aliases(account_id, kind, chunk).build().fetch_all(&self.pool).await?.iter().map(alias));
         }
         Ok(out)
     }
