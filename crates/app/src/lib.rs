@@ -56,7 +56,7 @@ pub use recipient::Recipient;
 pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
 pub use textbird_store::{
-    Account, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
+    Account, Alias, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
     LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,
     SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
 };

@@ -225,7 +225,11 @@ impl Deliverer {
             serde_json::from_str(&job.payload).map_err(|e| (format!("the stored payload is not JSON: {e}"), false))?;
         if job.event_type.starts_with("message.") && job.event_type != "message.received" {
             let id = payload["data"]["id"].as_str().unwrap_or_default().to_owned();
-            let message = self.store.find_message(&job.account_id, &id).await.map_err(|e| (e.to_string(), true))?;
+            let message = self.store.find_message(&job.account_id, &id).await.map_err(|e| {
+                // The attempt's error is shown to the account: the cause stays in the log.
+                tracing::warn!(error = %e, delivery = %job.id, "cannot read the message a webhook renders");
+                ("the message could not be read; will retry".to_owned(), true)
+            })?;
             if let (Some(m), Some(data)) = (message, payload["data"].as_object_mut()) {
                 data.insert("body".into(), m.body.into());
             }

@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use textbird_app::{App, AppError, MAX_KEY_DAYS, Principal, SendRequest, SendResult};
@@ -26,9 +26,9 @@ pub(super) fn router() -> Router<App> {
         .route("/api/v2/account/balance", get(v2_balance).fallback(wrong_method))
         .route("/api/v2", get(|| async { Html(DOCS_PAGE) }).fallback(wrong_method))
         .route("/api/oauth2-callback", get(|| async { Html(OAUTH2_CALLBACK) }).fallback(wrong_method))
-        .route("/api/generate-key", post(generate_key).fallback(wrong_method))
-        .route("/api/revoke-key", post(revoke_key).fallback(wrong_method))
-        .route("/api/regenerate-key", post(regenerate_key).fallback(wrong_method))
+        .route("/api/generate-key", key_route(KeyAction::Generate))
+        .route("/api/revoke-key", key_route(KeyAction::Revoke))
+        .route("/api/regenerate-key", key_route(KeyAction::Regenerate))
 }
 
 /// A method a 004 path does not take: 405 in 004's envelope.
@@ -136,16 +136,8 @@ enum KeyAction {
     Regenerate,
 }
 
-async fn generate_key(State(app): State<App>, req: Request) -> Response {
-    key_request(app, req, KeyAction::Generate).await
-}
-
-async fn revoke_key(State(app): State<App>, req: Request) -> Response {
-    key_request(app, req, KeyAction::Revoke).await
-}
-
-async fn regenerate_key(State(app): State<App>, req: Request) -> Response {
-    key_request(app, req, KeyAction::Regenerate).await
+fn key_route(action: KeyAction) -> MethodRouter<App> {
+    post(move |State(app): State<App>, req: Request| key_request(app, req, action)).fallback(wrong_method)
 }
 
 /// `POST /api/generate-key`, `/api/revoke-key`, `/api/regenerate-key`: API keys for
@@ -162,18 +154,17 @@ async fn key_request(app: App, req: Request, action: KeyAction) -> Response {
 
 async fn try_key(app: &App, query: &Params, body: &Params, action: KeyAction) -> Result<Value, Error> {
     let p = login(app, query, body).await?;
-    let days = match action {
-        KeyAction::Revoke => None,
-        KeyAction::Generate | KeyAction::Regenerate => expiry_days(query, body)?,
-    };
-    let revoked = match action {
-        KeyAction::Generate => 0,
-        KeyAction::Revoke | KeyAction::Regenerate => app.revoke_issued_api_keys(&p).await?,
-    };
     if let KeyAction::Revoke = action {
+        let revoked = app.revoke_issued_api_keys(&p).await?;
         let message = if revoked == 0 { "No API key to revoke." } else { "API key revoked." };
         return Ok(json!({"status": "success", "message": message, "revoked": revoked}));
     }
+    // Checked before anything is revoked.
+    let days = expiry_days(query, body)?;
+    let revoked = match action {
+        KeyAction::Regenerate => app.revoke_issued_api_keys(&p).await?,
+        KeyAction::Generate | KeyAction::Revoke => 0,
+    };
     let key = app.issue_api_key(&p, days).await?;
     let expires_at = super::seconds(key.expires_at);
     Ok(json!({"status": "success", "api_key": key.key, "expires_at": expires_at, "revoked": revoked}))

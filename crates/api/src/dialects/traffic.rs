@@ -1,7 +1,9 @@
 //! What an account sent and received, merged newest first, for the dialects whose message
 //! lists show both, and the walk over a native cursor-based list that reads it.
 
-use textbird_app::{App, AppError, Inbound, Message, MessageQuery, Principal};
+use std::collections::HashMap;
+
+use textbird_app::{Alias, AliasKind, App, AppError, Inbound, Message, MessageQuery, Principal};
 
 /// Native list pages read at a time while walking.
 const CHUNK: usize = 1000;
@@ -21,6 +23,14 @@ impl Traffic {
         }
     }
 
+    /// The native id.
+    pub fn id(&self) -> &str {
+        match self {
+            Traffic::Sent(m) => &m.id,
+            Traffic::Received(m) => &m.id,
+        }
+    }
+
     /// The other party: the recipient of a sent message, the sender of a received one.
     pub fn other_party(&self) -> &str {
         match self {
@@ -28,6 +38,16 @@ impl Traffic {
             Traffic::Received(m) => &m.from,
         }
     }
+}
+
+/// The aliases of `items` (sent and received messages alike), by native id.
+pub(crate) async fn aliases(app: &App, p: &Principal, items: &[Traffic]) -> Result<HashMap<String, Alias>, AppError> {
+    let ids = |sent: bool| -> Vec<String> {
+        items.iter().filter(|i| matches!(i, Traffic::Sent(_)) == sent).map(|i| i.id().to_owned()).collect()
+    };
+    let mut all = app.aliases(p, AliasKind::Message, &ids(true)).await?;
+    all.extend(app.aliases(p, AliasKind::Inbound, &ids(false)).await?);
+    Ok(all)
 }
 
 /// The newest `want` of the account's sent and received messages together, newest first.

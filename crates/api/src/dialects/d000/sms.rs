@@ -323,23 +323,15 @@ async fn try_list(app: &App, req: Request) -> Result<Value, Error> {
     let total = app.count(p, Counted::Messages).await? + app.count(p, Counted::Inbound).await?;
     let total = usize::try_from(total).unwrap_or(usize::MAX).min(super::paginate::MAX_LISTED);
     let shown: Vec<Item> = all.drain(page.range(all.len())).collect();
-    let ids = |sent: bool| -> Vec<String> {
-        shown
-            .iter()
-            .filter_map(|i| match i {
-                Item::Sent(m) if sent => Some(m.id.clone()),
-                Item::Received(m) if !sent => Some(m.id.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let sent_uids = uids(app, p, AliasKind::Message, &ids(true)).await?;
-    let received_uids = uids(app, p, AliasKind::Inbound, &ids(false)).await?;
+    let aliases = crate::dialects::traffic::aliases(app, p, &shown).await?;
     let data: Vec<Value> = shown
         .iter()
-        .map(|i| match i {
-            Item::Sent(m) => stored(m).dto(sent_uids.get(&m.id).map_or("", String::as_str)),
-            Item::Received(m) => incoming(m, received_uids.get(&m.id).map_or("", String::as_str)),
+        .map(|i| {
+            let uid = aliases.get(i.id()).map_or("", |a| a.uid.as_str());
+            match i {
+                Item::Sent(m) => stored(m).dto(uid),
+                Item::Received(m) => incoming(m, uid),
+            }
         })
         .collect();
     Ok(page.paginator(&data, total))

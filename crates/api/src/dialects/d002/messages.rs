@@ -56,32 +56,23 @@ pub(super) async fn seqs(
 /// `items` as 002 shows them, each with its integer id and, when its number is a contact's,
 /// the contact.
 pub(super) async fn views(app: &App, p: &Principal, items: &[Item]) -> Result<Vec<Value>, Error> {
-    let ids = |sent: bool| -> Vec<String> {
-        items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Sent(m) if sent => Some(m.id.clone()),
-                Item::Received(m) if !sent => Some(m.id.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let sent = seqs(app, p, AliasKind::Message, ids(true)).await?;
-    let received = seqs(app, p, AliasKind::Inbound, ids(false)).await?;
+    let aliases = crate::dialects::traffic::aliases(app, p, items).await?;
     let contacts = by_number(app, p, items.iter().map(Item::other_party)).await?;
     Ok(items
         .iter()
         .map(|item| {
             let (id, content, created_at, direction, status, external_id) = match item {
                 Item::Sent(m) => (
-                    sent.get(&m.id),
+                    aliases.get(&m.id).map(|a| a.seq),
                     &m.body,
                     m.created_at,
                     "sending",
                     status_word(&m.status),
                     m.client_ref.as_deref().and_then(|r| r.parse::<i64>().ok()),
                 ),
-                Item::Received(m) => (received.get(&m.id), &m.body, m.created_at, "incoming", "received", None),
+                Item::Received(m) => {
+                    (aliases.get(&m.id).map(|a| a.seq), &m.body, m.created_at, "incoming", "received", None)
+                }
             };
             let mut view = json!({
                 "content": content,
