@@ -8,6 +8,7 @@ mod dialects;
 mod error;
 mod extract;
 mod metrics_layer;
+mod problems;
 mod routes;
 
 use std::time::Duration;
@@ -71,6 +72,7 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .merge(api)
         .merge(dialects::router())
         .merge(routes::system::router(metrics))
+        .merge(problems::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -284,3 +284,29 @@ async fn cursor_pagination_visits_every_message_once_newest_first() {
         assert!(p.to_string().contains(field), "{bad}: {p}");
     }
 }
+
+/// A problem's `type` is a link: it resolves to a page saying what the error means and what
+/// to do, and `/problems` lists every type and code.
+#[tokio::test]
+async fn problem_types_resolve_to_their_catalogue_pages() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let missing =
+        server.request("GET", &acme.api_key, "/v1/messages/0190a1b2-0000-7000-8000-000000000000", None, &[]).await;
+    let kind = assert_problem(&missing, 404)["type"].as_str().unwrap().to_owned();
+    let page = server.raw("GET", &kind, &[], Vec::new()).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let text = page.text().await.unwrap();
+    assert!(text.contains("<h1>Not found</h1>") && text.contains("What to do"), "{text}");
+
+    let index = server.raw("GET", "/problems", &[], Vec::new()).await.text().await.unwrap();
+    for slug in ["validation", "malformed-json", "insufficient-balance", "unavailable"] {
+        assert!(index.contains(&format!("/problems/{slug}")), "{slug} missing from the index");
+    }
+    for code in ["invalid_number", "opted_out", "unsubscribed", "no_route"] {
+        assert!(index.contains(code), "{code} missing from the index");
+    }
+    let unknown = Reply::read(server.raw("GET", "/problems/no-such-thing", &[], Vec::new()).await).await;
+    assert_eq!(assert_problem(&unknown, 404)["type"], "/problems/not-found");
+}
