@@ -21,6 +21,7 @@ mod content_api;
 mod content_model;
 mod counts_api;
 mod error;
+mod health;
 mod lists;
 mod model;
 mod opt_out_cache;
@@ -36,6 +37,7 @@ use std::path::Path;
 pub use content_model::*;
 pub use counts_api::Counted;
 pub use error::StoreError;
+pub use health::WriteFailure;
 pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;
 pub use people_model::{Contact, ContactFilter, ContactGroup, FieldDef, FieldType, SenderList, SenderRecord};
@@ -109,6 +111,12 @@ impl Store {
     /// `SELECT 1`, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping().await)
+    }
+
+    /// Why this node's writes are being refused (a full disk, a read-only database), while
+    /// they are; `None` once a write has got through again.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        delegate!(self, s => s.write_failure())
     }
 
     /// Takes up to `want` of the `limit` units this second allows under `key` on every node

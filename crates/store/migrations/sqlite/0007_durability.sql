@@ -1,0 +1,6 @@
+-- One row the writer rewrites while the database refuses writes (a full disk, a read-only
+-- database): its commit is how the node learns that writes get through again.
+CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY,
+    at BIGINT NOT NULL
+);
