@@ -24,7 +24,7 @@ use textbird_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use carrier_events::CarrierEvent;
+pub use carrier_events::{CarrierEvent, Durable};
 pub use connector::{Connector, SubmitOutcome};
 pub use router::Router;
 pub use simulator::Simulator;
