@@ -337,8 +337,12 @@ impl Store {
     pub fn webhook_format(&self, account_id: &str, webhook_id: &str) -> Option<String> {
         delegate!(self, s => s.webhook_format(account_id, webhook_id))
     }
-    /// Secrets that sign a delivery: the endpoint's (current first), or the account's
-    /// callback secret when `webhook_id` is `None`.
+    /// When the next pending webhook delivery is due (or its lease runs out).
+    pub async fn next_delivery_due_at(&self) -> Result<Option<i64>, StoreError> {
+        delegate!(self, s => s.next_delivery_due_at().await)
+    }
+    /// Secrets that sign a delivery: the endpoint's (current first, from memory), or the
+    /// account's callback secret when `webhook_id` is `None` (read from the database).
     pub async fn signing_secrets(
         &self,
         account_id: &str,
