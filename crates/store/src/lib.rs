@@ -293,6 +293,10 @@ impl Store {
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         delegate!(self, s => s.count_by_status().await)
     }
+    /// Up to `limit` messages still `submitted` whose validity ended before `before`.
+    pub async fn submitted_before(&self, before: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        delegate!(self, s => s.submitted_before(before, limit).await)
+    }
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
         delegate!(self, s => s.next_due_at().await)
     }

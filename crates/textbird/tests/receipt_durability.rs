@@ -3,14 +3,20 @@
 //! server is killed with SIGKILL (by the SMSC) the moment the last `deliver_sm_resp` arrives, and after a
 //! restart all 300 messages are final. A real SMSC never sends an acknowledged receipt again,
 //! so any receipt answered before its commit would leave its message `submitted` for ever.
+//! And a receipt that never comes: the message is given up on after its validity period plus
+//! the grace period, with an event and a webhook.
 
 use serde_json::{Value, json};
-use textbird_test_support::{Peer, Server, eventually};
+use textbird_test_support::{Peer, Server, WebhookSink, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_textbird");
 const MESSAGES: usize = 300;
 
 fn carrier(port: u16) -> String {
+    carrier_with(port, "")
+}
+
+fn carrier_with(port: u16, extra: &str) -> String {
     format!(
         r#"
 [[connectors]]
@@ -27,7 +33,7 @@ tps = 0
 [[routes]]
 prefix = ""
 connector = "carrier"
-"#
+{extra}"#
     )
 }
 
@@ -92,4 +98,41 @@ async fn receipts_answered_before_a_kill_9_are_all_applied_after_the_restart() {
     };
     assert_eq!(delivered, MESSAGES, "messages final after the restart (the rest stay submitted for ever)");
     eprintln!("{delivered}/{MESSAGES} messages delivered after a kill -9 right after their receipts were answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_receipt_never_comes_becomes_unknown_after_validity_and_grace() {
+    let smsc = Peer::smsc(&["--dlr", "none"]);
+    let server = Server::start(BIN, &carrier_with(smsc.port, "\n[messages]\nreceipt_grace_secs = 1\n"));
+    let acme = server.create_account("Acme", "10", "NL");
+    let sink = WebhookSink::start(vec![]).await;
+    let (status, hook) =
+        server.post(&acme.api_key, "/v1/webhooks", &json!({"url": sink.url, "events": ["message.unknown"]})).await;
+    assert_eq!(status, 201, "{hook}");
+    let body = json!({"to": "+31612345678", "from": "Acme", "body": "no receipt", "validity_period": 2});
+    let (status, sent) = server.post(&acme.api_key, "/v1/messages", &body).await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["messages"][0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/messages/{id}");
+    eventually(30, "the message to be submitted", || async {
+        let (_, m) = server.get(&acme.api_key, &path).await;
+        (m["status"] == "submitted" || m["status"] == "unknown").then_some(())
+    })
+    .await;
+    // Validity 2 s, grace 1 s, and the sweep runs every 10 s.
+    let m = eventually(40, "the message to be given up on", || async {
+        let (_, m) = server.get(&acme.api_key, &path).await;
+        (m["status"] == "unknown").then_some(m)
+    })
+    .await;
+    assert_eq!(m["error"]["code"], "no_receipt", "{m}");
+    let events: Vec<&str> =
+        m["events"].as_array().expect("events").iter().filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(events.last(), Some(&"unknown"), "{m}");
+    let hook =
+        eventually(20, "the message.unknown webhook", || async { sink.events("message.unknown").into_iter().next() })
+            .await;
+    assert_eq!(hook.json()["data"]["id"], id.as_str());
+    let (_, account) = server.get(&acme.api_key, "/v1/account").await;
+    assert_eq!(account["balance"], "9.9950", "not refunded: the carrier took it");
 }
