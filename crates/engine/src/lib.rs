@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use carrier_events::{CarrierEvent, Durable};
-pub use connector::{Connector, SubmitOutcome};
+pub use connector::{Connector, Retry, SubmitOutcome};
 pub use router::Router;
 pub use simulator::Simulator;
 pub use throttle::TokenBucket;

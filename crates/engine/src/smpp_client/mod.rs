@@ -17,6 +17,7 @@ use rand::RngExt;
 use textbird_config::{BindMode, ConnectorSettings, LongMessageMode};
 use textbird_smpp::frame::{FrameCodec, FrameError};
 use textbird_smpp::ids;
+use textbird_smpp::pdu::status::CommandStatus;
 use textbird_smpp::pdu::{self, BindKind, Packet, Pdu, ShortMessage, id, status};
 use textbird_smpp::receipt::{self, State};
 use textbird_smpp::session::{RequestError, Session, is_response};
@@ -31,7 +32,7 @@ use tokio_util::codec::FramedRead;
 mod correlator;
 
 use crate::carrier_events::{CarrierEvent, Durable};
-use crate::connector::{Connector, SubmitOutcome};
+use crate::connector::{Connector, Retry, SubmitOutcome};
 use correlator::{Correlator, Report};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -172,7 +173,11 @@ impl Connector for SmppConnector {
 
     async fn submit(&self, item: &DispatchItem) -> SubmitOutcome {
         let Some(session) = self.bound_session() else {
-            return SubmitOutcome::Temporary { code: "link_down".into(), detail: "not bound to the carrier".into() };
+            return SubmitOutcome::Temporary {
+                retry: Retry::Refused,
+                code: "link_down".into(),
+                detail: "not bound to the carrier".into(),
+            };
         };
         let outgoing = Outgoing {
             from: &item.sender,
@@ -198,20 +203,28 @@ impl Connector for SmppConnector {
                 Ok(p) => {
                     let code = status::code(p.status);
                     let detail = format!("carrier answered {} with {code}", command_name(p.command_id));
-                    return if status::is_temporary(p.status) {
-                        SubmitOutcome::Temporary { code, detail }
-                    } else {
-                        SubmitOutcome::Permanent { code, detail }
+                    let retry = match status::typed(p.status) {
+                        CommandStatus::EsmeRthrottled | CommandStatus::EsmeRmsgqful => Retry::Throttled,
+                        CommandStatus::EsmeRsyserr | CommandStatus::EsmeRxTAppn => Retry::Refused,
+                        _ => return SubmitOutcome::Permanent { code, detail },
                     };
+                    // Parts the carrier already took would go out twice, wherever it is retried.
+                    let retry = if carrier_ids.is_empty() { retry } else { Retry::Unknown };
+                    return SubmitOutcome::Temporary { retry, code, detail };
                 }
                 Err(RequestError::Encode(e)) => {
                     return SubmitOutcome::Permanent { code: "encode".into(), detail: e.to_string() };
                 }
                 Err(e @ RequestError::Timeout(_)) => {
-                    return SubmitOutcome::Temporary { code: "response_timeout".into(), detail: e.to_string() };
+                    return SubmitOutcome::Temporary {
+                        retry: Retry::Unknown,
+                        code: "response_timeout".into(),
+                        detail: e.to_string(),
+                    };
                 }
                 Err(RequestError::Closed) => {
                     return SubmitOutcome::Temporary {
+                        retry: Retry::Unknown,
                         code: "link_lost".into(),
                         detail: "the link dropped before the carrier answered".into(),
                     };
