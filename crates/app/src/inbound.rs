@@ -56,7 +56,13 @@ impl App {
             .clone();
         let events = self.inner.carrier_events.as_ref().ok_or(AppError::Unavailable)?;
         events
-            .send(CarrierEvent::Inbound { connector, from: from.into_string(), to: to.into_string(), body: req.body })
+            .send(CarrierEvent::Inbound {
+                connector,
+                from: from.into_string(),
+                to: to.into_string(),
+                body: req.body,
+                durable: textbird_engine::Durable::none(),
+            })
             .await
             .map_err(|_| AppError::Unavailable)
     }

@@ -124,8 +124,23 @@ impl App {
         &self.inner.rates
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers and takes writes.
     pub async fn healthy(&self) -> bool {
-        self.inner.store.ping().await.is_ok()
+        self.unhealthy().await.is_none()
+    }
+
+    /// Why this node cannot store what it is sent now, if it cannot: the database does not
+    /// answer, or it refuses writes (a full disk, a read-only database). The reason names the
+    /// cause without the database's own message.
+    pub async fn unhealthy(&self) -> Option<String> {
+        if let Err(e) = self.inner.store.ping().await {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            return Some("the database does not answer".into());
+        }
+        self.inner.store.write_failure().map(|f| {
+            let secs = (textbird_types::now_millis() - f.since).max(0) / 1000;
+            tracing::warn!(reason = %f.reason, "health check: writes are failing");
+            format!("the database has refused writes for {secs} s")
+        })
     }
 }

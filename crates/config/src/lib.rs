@@ -317,6 +317,17 @@ pub enum OptOutScope {
     Sender,
 }
 
+/// What a `submitted` message becomes when no final receipt came within its validity period
+/// plus `receipt_grace_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoReceiptStatus {
+    /// The carrier's verdict is not known (the default: it may well have been delivered).
+    Unknown,
+    /// Treated as expired at the carrier (not refunded: the carrier took it).
+    Expired,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MessageSettings {
@@ -329,6 +340,10 @@ pub struct MessageSettings {
     pub max_recipients: usize,
     /// Body length in characters.
     pub max_body_chars: usize,
+    /// How long after its validity period ends a `submitted` message may still get its
+    /// receipt, in seconds; then it becomes `no_receipt_status`, with an event and a webhook.
+    pub receipt_grace_secs: u64,
+    pub no_receipt_status: NoReceiptStatus,
 }
 
 impl Default for MessageSettings {
@@ -339,6 +354,8 @@ impl Default for MessageSettings {
             help_reply: "Reply STOP to opt out, START to opt back in.".into(),
             max_recipients: 10_000,
             max_body_chars: 1600,
+            receipt_grace_secs: 3600,
+            no_receipt_status: NoReceiptStatus::Unknown,
         }
     }
 }

@@ -1,13 +1,50 @@
 //! What carriers report back: delivery reports become status changes; inbound messages are
 //! stored for the account owning the destination number, with opt-out keywords applied.
+//! Each event can carry a [`Durable`]: it is told once the event's effect is committed, so a
+//! connector answers its carrier only then (a carrier never sends an acknowledged receipt
+//! again).
+
+use std::sync::{Arc, Mutex};
 
 use textbird_config::{MessageSettings, OptOutScope};
 use textbird_store::{AcceptBatch, NewInbound, NewMessage, StatusChange, Store};
 use textbird_types::{Msisdn, Status, new_id, now_millis};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::keywords::{self, Keyword};
 use crate::status_sink::StatusSink;
+
+/// Where a connector hears that what a carrier sent is stored (`true`), or cannot be now
+/// (`false`, or the sender dropped): it answers the carrier's `deliver_sm` accordingly. Told
+/// once; clones share it (a receipt waiting for its message is kept under several ids).
+#[derive(Clone, Default)]
+pub struct Durable(Option<Arc<Mutex<Option<oneshot::Sender<bool>>>>>);
+
+impl Durable {
+    /// Nobody waits (the simulator, injected messages).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A `Durable` and the receiver its outcome arrives on.
+    pub fn channel() -> (Self, oneshot::Receiver<bool>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Some(Arc::new(Mutex::new(Some(tx))))), rx)
+    }
+
+    /// Tells the waiter, the first time only.
+    pub fn done(&self, stored: bool) {
+        if let Some(tx) = self.0.as_ref().and_then(|m| m.lock().expect("poisoned").take()) {
+            let _ = tx.send(stored);
+        }
+    }
+}
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Durable(waited on)" } else { "Durable(none)" })
+    }
+}
 
 /// An event from a connector.
 #[derive(Debug, Clone)]
@@ -21,9 +58,10 @@ pub enum CarrierEvent {
         status: Status,
         error_code: Option<String>,
         detail: Option<String>,
+        durable: Durable,
     },
     /// A message from a handset to one of the accounts' numbers.
-    Inbound { connector: String, from: String, to: String, body: String },
+    Inbound { connector: String, from: String, to: String, body: String, durable: Durable },
 }
 
 pub(crate) async fn run(
@@ -34,10 +72,12 @@ pub(crate) async fn run(
 ) {
     while let Some(event) = rx.recv().await {
         match event {
-            CarrierEvent::Report { connector, message_id, carrier_id, status, error_code, detail } => {
+            CarrierEvent::Report { connector, message_id, carrier_id, status, error_code, detail, durable } => {
                 let Some(id) = message_id else {
                     metrics::counter!("textbird_orphan_reports_total").increment(1);
                     tracing::warn!(connector = %connector, carrier_id = %carrier_id, "delivery report for an unknown message");
+                    // Counted is all an orphan gets; sending it again would change nothing.
+                    durable.done(true);
                     continue;
                 };
                 let mut c = StatusChange::new(id, status, now_millis());
@@ -46,15 +86,19 @@ pub(crate) async fn run(
                 c.detail = detail;
                 // The carrier took the message: its own verdict is not refunded.
                 c.refund = false;
-                sink.push(c);
+                sink.push_durable(c, durable);
             }
-            CarrierEvent::Inbound { connector, from, to, body } => {
+            CarrierEvent::Inbound { connector, from, to, body, durable } => {
                 // Inbound messages are independent of each other; one slow write must not
                 // hold up delivery reports.
                 let (store, settings) = (store.clone(), settings.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = receive(&store, &settings, connector, &from, &to, body).await {
-                        tracing::error!(error = %e, "cannot store inbound message");
+                    match receive(&store, &settings, connector, &from, &to, body).await {
+                        Ok(()) => durable.done(true),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot store inbound message");
+                            durable.done(false);
+                        }
                     }
                 });
             }

@@ -1,7 +1,9 @@
 //! The dispatcher: leases due messages from the queue, checks validity, routes each to the
 //! first connector that is up, and hands it to that connector's worker, which applies the
 //! window (outstanding submissions) and the throttle (messages per second). Outcomes go to
-//! the status sink; temporary failures come back to the queue with backoff.
+//! the status sink. A carrier that throttles or refuses for now hands the message to the next
+//! route at once (failover); with no route left, or when the carrier may have it already, it
+//! comes back to the queue with backoff.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +17,7 @@ use textbird_types::{Status, now_millis};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::connector::{Connector, SubmitOutcome};
+use crate::connector::{Connector, Retry, SubmitOutcome};
 use crate::router::Router;
 use crate::status_sink::StatusSink;
 use crate::throttle::{SharedBudget, TokenBucket};
@@ -27,16 +29,10 @@ const SAFETY_SCAN: Duration = Duration::from_secs(1);
 const ALL_DOWN_RETRY_MS: i64 = 5_000;
 /// How long a connector holds back after the carrier says it is throttling us.
 const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
-/// SMPP statuses that mean "slow down" rather than "failed".
-const THROTTLE_CODES: [&str; 2] = ["0x00000058", "0x00000014"];
-/// Temporary outcomes after which the carrier may or may not have the message.
-const UNKNOWN_FATE_CODES: [&str; 2] = ["response_timeout", "link_lost"];
-
 pub(crate) struct Dispatcher {
     store: Store,
     owner: String,
-    router: Router,
-    connectors: HashMap<String, Lane>,
+    routes: Arc<Routes>,
     sink: StatusSink,
     batch_size: u32,
     lease_ms: i64,
@@ -48,7 +44,40 @@ pub(crate) struct Dispatcher {
 /// A connector and the queue feeding its worker.
 struct Lane {
     connector: Arc<dyn Connector>,
-    queue: mpsc::Sender<DispatchItem>,
+    queue: mpsc::Sender<Routed>,
+}
+
+/// A leased message on its way to a connector, with the connectors that already said "not
+/// now" to it in this claim.
+struct Routed {
+    item: DispatchItem,
+    tried: Vec<String>,
+}
+
+/// The routes and the connector lanes, shared by the dispatcher and the workers (which hand a
+/// message on to the next route).
+struct Routes {
+    router: Router,
+    lanes: HashMap<String, Lane>,
+}
+
+impl Routes {
+    /// The first lane for `to` whose connector is up and not in `tried`; and whether any
+    /// route matched at all.
+    fn next(&self, to: &str, tried: &[String]) -> (Option<&Lane>, bool) {
+        let digits = to.trim_start_matches('+');
+        let mut any_route = false;
+        for name in self.router.candidates(digits) {
+            any_route = true;
+            if tried.iter().any(|t| t == name) {
+                continue;
+            }
+            if let Some(lane) = self.lanes.get(name).filter(|l| l.connector.is_up()) {
+                return (Some(lane), true);
+            }
+        }
+        (None, any_route)
+    }
 }
 
 /// What a connector worker needs to report outcomes.
@@ -99,6 +128,7 @@ impl Dispatcher {
         };
         let mut capacity = 0;
         let mut lanes = HashMap::new();
+        let mut workers = Vec::new();
         for c in connectors {
             // Enough queued per connector to keep its window full for a couple of seconds,
             // far less than a lease lasts.
@@ -108,14 +138,17 @@ impl Dispatcher {
             // Nodes sharing a database share each connector's messages per second.
             let budget =
                 (c.tps() > 0).then(|| SharedBudget::new(store.clone(), format!("connector:{}", c.name()), c.tps()));
-            tokio::spawn(connector_worker(c.clone(), rx, outcomes.clone(), budget));
+            workers.push((c.clone(), rx, budget));
             lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx });
+        }
+        let table = Arc::new(Routes { router, lanes });
+        for (c, rx, budget) in workers {
+            tokio::spawn(connector_worker(c, rx, outcomes.clone(), budget, table.clone()));
         }
         Self {
             store,
             owner,
-            router,
-            connectors: lanes,
+            routes: table,
             sink,
             batch_size: settings.dispatcher.batch_size.max(1),
             lease_ms: lease_ms(settings),
@@ -193,19 +226,17 @@ impl Dispatcher {
             c.detail = Some("validity period ended before submission".into());
             return finish(c);
         }
-        let digits = item.to.trim_start_matches('+').to_owned();
-        let mut any_route = false;
-        for name in self.router.candidates(&digits) {
-            any_route = true;
-            if let Some(lane) = self.connectors.get(name).filter(|l| l.connector.is_up()) {
-                if let Err(mpsc::error::SendError(item)) = lane.queue.send(item).await {
-                    let mut c = StatusChange::new(&item.id, Status::Queued, now);
-                    c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
-                    c.detail = Some("connector stopped".into());
-                    finish(c);
-                }
-                return;
+        let (lane, any_route) = self.routes.next(&item.to, &[]);
+        if let Some(lane) = lane {
+            if let Err(mpsc::error::SendError(Routed { item, .. })) =
+                lane.queue.send(Routed { item, tried: Vec::new() }).await
+            {
+                let mut c = StatusChange::new(&item.id, Status::Queued, now);
+                c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
+                c.detail = Some("connector stopped".into());
+                finish(c);
             }
+            return;
         }
         let mut c = StatusChange::new(&item.id, Status::Failed, now);
         if any_route {
@@ -233,15 +264,16 @@ fn mask(number: &str) -> String {
 /// where nodes share the database, their common budget).
 async fn connector_worker(
     connector: Arc<dyn Connector>,
-    mut rx: mpsc::Receiver<DispatchItem>,
+    mut rx: mpsc::Receiver<Routed>,
     out: Outcomes,
     mut budget: Option<SharedBudget>,
+    routes: Arc<Routes>,
 ) {
     let window = Arc::new(Semaphore::new(connector.window().max(1)));
     let tps = connector.tps();
     let bucket = Arc::new(Mutex::new((tps > 0).then(|| TokenBucket::new(tps, Instant::now()))));
     let paused_until: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    while let Some(item) = rx.recv().await {
+    while let Some(Routed { item, tried }) = rx.recv().await {
         loop {
             let now = Instant::now();
             let pause = paused_until.lock().expect("poisoned").filter(|t| *t > now);
@@ -274,7 +306,8 @@ async fn connector_worker(
             out.done(c);
             continue;
         }
-        let (connector, out, paused_until) = (connector.clone(), out.clone(), paused_until.clone());
+        let (connector, out, paused_until, routes) =
+            (connector.clone(), out.clone(), paused_until.clone(), routes.clone());
         tokio::spawn(async move {
             let started = Instant::now();
             let outcome = connector.submit(&item).await;
@@ -290,11 +323,30 @@ async fn connector_worker(
                     c.carrier_id = Some(carrier_id);
                     c
                 }
-                SubmitOutcome::Temporary { code, detail } => {
-                    if THROTTLE_CODES.contains(&code.as_str()) {
+                SubmitOutcome::Temporary { retry, code, detail } => {
+                    if retry == Retry::Throttled {
                         *paused_until.lock().expect("poisoned") = Some(Instant::now() + THROTTLED_PAUSE);
                     }
-                    temporary(&item, code, detail, now, out.max_attempts)
+                    if retry != Retry::Unknown {
+                        // It certainly did not go out: the next route may take it now.
+                        let mut tried = tried;
+                        tried.push(connector.name().to_owned());
+                        match fail_over(&routes, Routed { item, tried }) {
+                            None => {
+                                metrics::counter!("textbird_dispatch_failovers_total", "from" => connector.name().to_owned())
+                                    .increment(1);
+                                drop(permit);
+                                return;
+                            }
+                            Some(back) => {
+                                return out.done_holding(
+                                    temporary(&back.item, retry, code, detail, now, out.max_attempts),
+                                    permit,
+                                );
+                            }
+                        }
+                    }
+                    temporary(&item, retry, code, detail, now, out.max_attempts)
                 }
                 SubmitOutcome::Permanent { code, detail } => {
                     let mut c = StatusChange::new(&item.id, Status::Rejected, now);
@@ -310,8 +362,25 @@ async fn connector_worker(
     }
 }
 
+/// Hands a message a connector could not take now to the next route's worker, without
+/// waiting; gives it back when there is none, or its lane is full (it goes back to the queue).
+fn fail_over(table: &Routes, message: Routed) -> Option<Routed> {
+    let Some(lane) = table.next(&message.item.to, &message.tried).0 else { return Some(message) };
+    match lane.queue.try_send(message) {
+        Ok(()) => None,
+        Err(mpsc::error::TrySendError::Full(back) | mpsc::error::TrySendError::Closed(back)) => Some(back),
+    }
+}
+
 /// Back to the queue with exponential backoff and jitter, or `failed` after the last attempt.
-fn temporary(item: &DispatchItem, code: String, detail: String, now: i64, max_attempts: i32) -> StatusChange {
+fn temporary(
+    item: &DispatchItem,
+    retry: Retry,
+    code: String,
+    detail: String,
+    now: i64,
+    max_attempts: i32,
+) -> StatusChange {
     if item.attempts >= max_attempts {
         let mut c = StatusChange::new(&item.id, Status::Failed, now);
         c.error_code = Some(code);
@@ -323,7 +392,7 @@ fn temporary(item: &DispatchItem, code: String, detail: String, now: i64, max_at
     let mut c = StatusChange::new(&item.id, Status::Queued, now);
     c.retry_at = Some(now + (base_ms as f64 * jitter) as i64);
     // The carrier may have taken it before the link or the answer was lost.
-    c.possible_duplicate = UNKNOWN_FATE_CODES.contains(&code.as_str());
+    c.possible_duplicate = retry == Retry::Unknown;
     c.error_code = Some(code);
     c.detail = Some(detail);
     c

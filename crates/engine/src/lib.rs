@@ -24,8 +24,8 @@ use textbird_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use carrier_events::CarrierEvent;
-pub use connector::{Connector, SubmitOutcome};
+pub use carrier_events::{CarrierEvent, Durable};
+pub use connector::{Connector, Retry, SubmitOutcome};
 pub use router::Router;
 pub use simulator::Simulator;
 pub use throttle::TokenBucket;
@@ -107,7 +107,7 @@ impl Engine {
         let others = vec![
             tokio::spawn(carrier_events::run(store.clone(), settings.messages.clone(), events_rx, sink.clone())),
             webhook_deliverer::spawn(store.clone(), &settings.webhooks, formats, stop_rx.clone()),
-            tokio::spawn(maintenance::run(store, stop_rx)),
+            tokio::spawn(maintenance::run(store, settings.messages.clone(), stop_rx)),
         ];
         Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink })
     }

@@ -140,6 +140,7 @@ impl Simulator {
             status: outcome,
             error_code,
             detail: Some(format!("stat:{stat}")),
+            durable: crate::carrier_events::Durable::none(),
         }
     }
 }

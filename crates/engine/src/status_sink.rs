@@ -6,11 +6,21 @@ use std::time::Duration;
 use textbird_store::{StatusChange, Store};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
+use crate::carrier_events::Durable;
+
 const MAX_CHANGES_PER_WRITE: usize = 1024;
 
+/// What to let go of, or tell, once a change is stored.
+enum Hold {
+    None,
+    /// A connector's window slot.
+    Slot(OwnedSemaphorePermit),
+    /// A carrier waiting for its `deliver_sm_resp`.
+    Durable(Durable),
+}
+
 enum Item {
-    /// A change, and what to let go of once it is stored (a connector's window slot).
-    Change(StatusChange, Option<OwnedSemaphorePermit>),
+    Change(StatusChange, Hold),
     Flush(oneshot::Sender<()>),
 }
 
@@ -27,14 +37,24 @@ impl StatusSink {
     }
 
     pub(crate) fn push(&self, change: StatusChange) {
-        let _ = self.tx.send(Item::Change(change, None));
+        let _ = self.tx.send(Item::Change(change, Hold::None));
+    }
+
+    /// Like `push`, telling `durable` once the change is committed: a carrier's receipt is
+    /// acknowledged only then. The changes of many receipts share one commit.
+    pub(crate) fn push_durable(&self, change: StatusChange, durable: Durable) {
+        if let Err(mpsc::error::SendError(Item::Change(_, Hold::Durable(d)))) =
+            self.tx.send(Item::Change(change, Hold::Durable(durable)))
+        {
+            d.done(false);
+        }
     }
 
     /// Like `push`, holding `slot` until the change is stored: a submission's window slot is
     /// free only once its outcome is durable, so what a crash can send twice is at most the
     /// window.
     pub(crate) fn push_holding(&self, change: StatusChange, slot: OwnedSemaphorePermit) {
-        let _ = self.tx.send(Item::Change(change, Some(slot)));
+        let _ = self.tx.send(Item::Change(change, Hold::Slot(slot)));
     }
 
     /// Resolves once everything pushed before it is written.
@@ -49,14 +69,19 @@ impl StatusSink {
 async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Item>) {
     let mut batch = Vec::new();
     let mut held = Vec::new();
+    let mut durables: Vec<Durable> = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
-                Item::Change(c, slot) => {
+                Item::Change(c, keep) => {
                     batch.push(c);
-                    held.extend(slot);
+                    match keep {
+                        Hold::None => {}
+                        Hold::Slot(slot) => held.push(slot),
+                        Hold::Durable(d) => durables.push(d),
+                    }
                 }
                 Item::Flush(w) => waiters.push(w),
             }
@@ -69,6 +94,9 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Item>) {
                 Ok(_) => {
                     batch.clear();
                     held.clear();
+                    for d in durables.drain(..) {
+                        d.done(true);
+                    }
                 }
                 Err(e) => {
                     // Outcomes must not be dropped while the database is briefly away: the

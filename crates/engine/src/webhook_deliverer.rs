@@ -11,7 +11,7 @@ use rand::RngExt;
 use textbird_config::WebhookSettings;
 
 use crate::PayloadFormats;
-use textbird_store::{AttemptResult, DeliveryJob, DeliveryNext, Store};
+use textbird_store::{AttemptResult, DeliveryJob, DeliveryNext, Store, StoreError};
 use textbird_types::now_millis;
 use textbird_webhooks::{Outcome, Policy, Sender, classify, retry_delay, signature_header};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -142,13 +142,37 @@ async fn run(d: Arc<Deliverer>, lease_ms: i64, mut stop: watch::Receiver<bool>) 
             tracing::warn!(error = %e, "cannot hand webhook deliveries back; their leases will");
         }
         if taken == 0 {
+            // Until the next delivery is due (a retry lands on its time, not up to a scan
+            // later), new deliveries, or the safety-net scan.
+            let wait = until_next_due(&d.store).await;
             tokio::select! {
                 () = signals.deliveries_ready() => {}
-                () = tokio::time::sleep(SAFETY_SCAN) => {}
+                () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
         }
     }
+}
+
+/// How long until the next pending delivery is due, at most the safety-net scan.
+async fn until_next_due(store: &Store) -> Duration {
+    match store.next_delivery_due_at().await {
+        Ok(Some(at)) => Duration::from_millis((at - now_millis()).clamp(1, SAFETY_SCAN.as_millis() as i64) as u64),
+        _ => SAFETY_SCAN,
+    }
+}
+
+/// The secrets to sign with, or, when they could not be read (the database was briefly
+/// away), the error to record and the retry that follows: a blip never ends a delivery.
+fn secrets_or_retry(
+    read: Result<Vec<String>, StoreError>,
+    attempt_no: u32,
+    now: i64,
+) -> Result<Vec<String>, (String, DeliveryNext)> {
+    read.map_err(|e| {
+        tracing::warn!(error = %e, "cannot read webhook signing secrets; the delivery will be retried");
+        ("the signing secrets could not be read; will retry".to_owned(), retry(attempt_no, now, None))
+    })
 }
 
 impl Deliverer {
@@ -157,18 +181,24 @@ impl Deliverer {
         let now = now_millis();
         let attempt_no = (job.attempts + 1) as u32;
         let timestamp = now / 1000;
-        let secrets =
-            self.store.signing_secrets(&job.account_id, job.webhook_id.as_deref(), now).await.unwrap_or_default();
-        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let signed = self.body(job).await.and_then(|body| {
-            let signature =
-                signature_header(&refs, &job.id, timestamp, &body).map_err(|e| (format!("cannot sign: {e}"), false))?;
-            Ok((body, signature))
-        });
-        let (status_code, error, next) = match signed {
-            Err((e, transient)) => {
-                (None, Some(e), if transient { retry(attempt_no, now, None) } else { DeliveryNext::Dead })
+        let read = self.store.signing_secrets(&job.account_id, job.webhook_id.as_deref(), now).await;
+        let signed = match secrets_or_retry(read, attempt_no, now) {
+            Err(unreadable) => Err(unreadable),
+            Ok(secrets) => {
+                let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                let signed = self.body(job).await.and_then(|body| {
+                    let signature = signature_header(&refs, &job.id, timestamp, &body)
+                        .map_err(|e| (format!("cannot sign: {e}"), false))?;
+                    Ok((body, signature))
+                });
+                signed.map_err(|(e, transient)| {
+                    let next = if transient { retry(attempt_no, now, None) } else { DeliveryNext::Dead };
+                    (e, next)
+                })
             }
+        };
+        let (status_code, error, next) = match signed {
+            Err((e, next)) => (None, Some(e), next),
             Ok((body, signature)) => {
                 let headers = [
                     ("content-type", "application/json".to_owned()),
@@ -262,5 +292,24 @@ async fn record(store: Store, mut rx: mpsc::UnboundedReceiver<AttemptResult>) {
             tracing::error!(error = %e, "cannot record webhook attempts; retrying");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_that_cannot_be_read_are_a_retry_not_the_end() {
+        let now = 1_000_000;
+        let blip = Err(StoreError::Unavailable("connection reset".into()));
+        let (error, next) = secrets_or_retry(blip, 1, now).expect_err("no secrets");
+        assert!(error.contains("will retry"), "{error}");
+        match next {
+            DeliveryNext::RetryAt(at) => assert!((now + 4_000..=now + 6_000).contains(&at), "retry at {at}"),
+            other => panic!("a blip must be retried, got {other:?}"),
+        }
+        let read = secrets_or_retry(Ok(vec!["whsec_a".into()]), 1, now);
+        assert_eq!(read, Ok(vec!["whsec_a".to_owned()]));
     }
 }

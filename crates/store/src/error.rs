@@ -27,6 +27,7 @@ impl StoreError {
             StoreError::Unavailable(_) => true,
             StoreError::Database(e) => {
                 self.is_connection_lost()
+                    || self.is_write_refused()
                     || matches!(e, sqlx::Error::PoolTimedOut)
                     || e.as_database_error().is_some_and(|d| {
                         let msg = d.message();
@@ -44,6 +45,23 @@ impl StoreError {
             }
             _ => false,
         }
+    }
+
+    /// Whether the database refuses to write at all for now: `SQLite` out of space, read-only
+    /// or failing I/O; PostgreSQL out of disk (53100), in a read-only transaction (25006, e.g.
+    /// `default_transaction_read_only`) or lacking a privilege (42501). Such a state outlives
+    /// the transaction, and a setting like read-only is read when a session starts, so the
+    /// connection that saw it is reopened before the next try.
+    pub fn is_write_refused(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        e.as_database_error().is_some_and(|d| {
+            if let Some(code) = pg_code(d) {
+                matches!(code, "53100" | "25006" | "42501")
+            } else {
+                let msg = d.message();
+                msg.contains("full") || msg.contains("readonly") || msg.contains("disk I/O")
+            }
+        })
     }
 
     /// Whether the connection that returned this error is gone (the server restarted or the

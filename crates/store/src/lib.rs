@@ -21,6 +21,7 @@ mod content_api;
 mod content_model;
 mod counts_api;
 mod error;
+mod health;
 mod lists;
 mod model;
 mod opt_out_cache;
@@ -36,6 +37,7 @@ use std::path::Path;
 pub use content_model::*;
 pub use counts_api::Counted;
 pub use error::StoreError;
+pub use health::WriteFailure;
 pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;
 pub use people_model::{Contact, ContactFilter, ContactGroup, FieldDef, FieldType, SenderList, SenderRecord};
@@ -109,6 +111,12 @@ impl Store {
     /// `SELECT 1`, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping().await)
+    }
+
+    /// Why this node's writes are being refused (a full disk, a read-only database), while
+    /// they are; `None` once a write has got through again.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        delegate!(self, s => s.write_failure())
     }
 
     /// Takes up to `want` of the `limit` units this second allows under `key` on every node
@@ -285,6 +293,10 @@ impl Store {
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         delegate!(self, s => s.count_by_status().await)
     }
+    /// Up to `limit` messages still `submitted` whose validity ended before `before`.
+    pub async fn submitted_before(&self, before: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        delegate!(self, s => s.submitted_before(before, limit).await)
+    }
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
         delegate!(self, s => s.next_due_at().await)
     }
@@ -329,8 +341,12 @@ impl Store {
     pub fn webhook_format(&self, account_id: &str, webhook_id: &str) -> Option<String> {
         delegate!(self, s => s.webhook_format(account_id, webhook_id))
     }
-    /// Secrets that sign a delivery: the endpoint's (current first), or the account's
-    /// callback secret when `webhook_id` is `None`.
+    /// When the next pending webhook delivery is due (or its lease runs out).
+    pub async fn next_delivery_due_at(&self) -> Result<Option<i64>, StoreError> {
+        delegate!(self, s => s.next_delivery_due_at().await)
+    }
+    /// Secrets that sign a delivery: the endpoint's (current first, from memory), or the
+    /// account's callback secret when `webhook_id` is `None` (read from the database).
     pub async fn signing_secrets(
         &self,
         account_id: &str,

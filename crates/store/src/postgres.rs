@@ -54,6 +54,7 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<PostgresSto
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // A connection the server dropped (a restart) is noticed before a request gets it.
         .test_before_acquire(true)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(sql::usable(conn)) }))
         .idle_timeout(Duration::from_mins(5))
         .connect_with(connect.clone())
         .await

@@ -57,6 +57,7 @@ pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<SqliteSto
     let pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(Duration::from_secs(10))
+        .before_acquire(|conn, _| Box::pin(async move { Ok(sql::usable(conn)) }))
         .connect_with(connect.clone())
         .await?;
     let has_table = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";

@@ -51,6 +51,20 @@ impl WebhookCache {
         map.get(account_id)?.iter().find(|h| h.id == id).map(|h| h.format.clone())
     }
 
+    /// The secrets that sign an endpoint's deliveries (current first, then the previous one
+    /// while its rotation overlap lasts); `None` for an unknown endpoint.
+    pub(crate) fn secrets(&self, account_id: &str, id: &str, now: i64) -> Option<Vec<String>> {
+        let map = self.by_account.read().expect("webhook cache poisoned");
+        let w = map.get(account_id)?.iter().find(|h| h.id == id)?;
+        let mut secrets = vec![w.secret.clone()];
+        if let (Some(prev), Some(until)) = (&w.previous_secret, w.previous_until)
+            && until > now
+        {
+            secrets.push(prev.clone());
+        }
+        Some(secrets)
+    }
+
     /// Endpoints of `account_id` subscribed to `event_type`: `(webhook id, url)`.
     pub(crate) fn subscribers(&self, account_id: &str, event_type: &str) -> Vec<(String, String)> {
         let map = self.by_account.read().expect("webhook cache poisoned");

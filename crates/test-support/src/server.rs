@@ -53,6 +53,11 @@ impl Server {
         Server::start_on(bin, config, database)
     }
 
+    /// Starts a server on `SQLite` whatever the run's backend (for tests of `SQLite` itself).
+    pub fn start_sqlite(bin: &str, config: &str) -> Server {
+        Server::start_on(bin, config, Database::Sqlite)
+    }
+
     /// Starts one node of several on the PostgreSQL database at `url` (the first node to
     /// start creates the admin account; `admin` is empty on the others).
     pub fn start_node(bin: &str, config: &str, url: &str) -> Server {

@@ -19,10 +19,16 @@ pub(crate) fn router(metrics: MetricsRender) -> Router<App> {
     )
 }
 
-async fn healthz(State(app): State<App>) -> impl IntoResponse {
-    if app.healthy().await {
-        (StatusCode::OK, Json(serde_json::json!({ "status": "ok" })))
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))
+/// 200 while the database answers and takes writes; 503 with the reason (and `Retry-After`)
+/// while it does not, so a load balancer sends traffic elsewhere.
+async fn healthz(State(app): State<App>) -> axum::response::Response {
+    match app.unhealthy().await {
+        None => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+        )
+            .into_response(),
     }
 }

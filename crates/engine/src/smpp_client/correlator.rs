@@ -11,7 +11,7 @@ use textbird_store::Store;
 use textbird_types::Status;
 use tokio::sync::mpsc;
 
-use crate::carrier_events::CarrierEvent;
+use crate::carrier_events::{CarrierEvent, Durable};
 
 /// How long a receipt waits for the `submit_sm_resp` (or the database) to name its message.
 const EARLY_RECEIPT_WAIT: Duration = Duration::from_secs(30);
@@ -26,6 +26,8 @@ pub(super) struct Report {
     pub(super) error_code: Option<String>,
     pub(super) detail: String,
     pub(super) received: Instant,
+    /// Told once the report's status change is committed (or it is given up on).
+    pub(super) durable: Durable,
 }
 
 /// Matches carrier message ids to Textbird messages.
@@ -98,7 +100,11 @@ impl Correlator {
                     early.insert(c, report.clone());
                 }
             }
-            Err(e) => tracing::error!(error = %e, "cannot look up a receipt's message"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look up a receipt's message");
+                // The carrier is told to send it again later.
+                report.durable.done(false);
+            }
         }
     }
 
@@ -128,6 +134,8 @@ impl Correlator {
                 None if report.received.elapsed() > EARLY_RECEIPT_WAIT => {
                     metrics::counter!("textbird_orphan_reports_total").increment(1);
                     tracing::warn!(connector = %self.connector, carrier_id = %report.carrier_id, "delivery report for an unknown message");
+                    // Sending it again would not find the message either.
+                    report.durable.done(true);
                 }
                 None => {
                     self.early.lock().expect("poisoned").insert(key, report);
@@ -145,9 +153,12 @@ impl Correlator {
             status: r.status,
             error_code: r.error_code,
             detail: Some(r.detail),
+            durable: r.durable.clone(),
         };
         if self.events.try_send(event).is_err() {
-            tracing::error!(connector = %self.connector, "carrier event queue full; a delivery report was dropped");
+            // The carrier is answered with a temporary error and sends it again.
+            tracing::error!(connector = %self.connector, "carrier event queue full; a delivery report is refused for now");
+            r.durable.done(false);
         }
     }
 }

@@ -17,6 +17,7 @@ use rand::RngExt;
 use textbird_config::{BindMode, ConnectorSettings, LongMessageMode};
 use textbird_smpp::frame::{FrameCodec, FrameError};
 use textbird_smpp::ids;
+use textbird_smpp::pdu::status::CommandStatus;
 use textbird_smpp::pdu::{self, BindKind, Packet, Pdu, ShortMessage, id, status};
 use textbird_smpp::receipt::{self, State};
 use textbird_smpp::session::{RequestError, Session, is_response};
@@ -30,14 +31,18 @@ use tokio_util::codec::FramedRead;
 
 mod correlator;
 
-use crate::carrier_events::CarrierEvent;
-use crate::connector::{Connector, SubmitOutcome};
+use crate::carrier_events::{CarrierEvent, Durable};
+use crate::connector::{Connector, Retry, SubmitOutcome};
 use correlator::{Correlator, Report};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Parts of inbound messages wait this long for the rest.
 const REASSEMBLY_TIMEOUT: Duration = Duration::from_mins(1);
 const REASSEMBLY_GROUPS: usize = 10_000;
+/// How long a carrier's `deliver_sm` waits for its effect to be committed before it is
+/// answered `ESME_RX_T_APPN` (send it again later): past the wait for a receipt that
+/// overtook its `submit_sm_resp`, within common SMSC response timeouts.
+const DURABLE_WAIT: Duration = Duration::from_secs(35);
 
 /// One SMPP carrier connection (one or more binds), as the dispatcher sees it.
 pub struct SmppConnector {
@@ -168,7 +173,11 @@ impl Connector for SmppConnector {
 
     async fn submit(&self, item: &DispatchItem) -> SubmitOutcome {
         let Some(session) = self.bound_session() else {
-            return SubmitOutcome::Temporary { code: "link_down".into(), detail: "not bound to the carrier".into() };
+            return SubmitOutcome::Temporary {
+                retry: Retry::Refused,
+                code: "link_down".into(),
+                detail: "not bound to the carrier".into(),
+            };
         };
         let outgoing = Outgoing {
             from: &item.sender,
@@ -194,20 +203,28 @@ impl Connector for SmppConnector {
                 Ok(p) => {
                     let code = status::code(p.status);
                     let detail = format!("carrier answered {} with {code}", command_name(p.command_id));
-                    return if status::is_temporary(p.status) {
-                        SubmitOutcome::Temporary { code, detail }
-                    } else {
-                        SubmitOutcome::Permanent { code, detail }
+                    let retry = match status::typed(p.status) {
+                        CommandStatus::EsmeRthrottled | CommandStatus::EsmeRmsgqful => Retry::Throttled,
+                        CommandStatus::EsmeRsyserr | CommandStatus::EsmeRxTAppn => Retry::Refused,
+                        _ => return SubmitOutcome::Permanent { code, detail },
                     };
+                    // Parts the carrier already took would go out twice, wherever it is retried.
+                    let retry = if carrier_ids.is_empty() { retry } else { Retry::Unknown };
+                    return SubmitOutcome::Temporary { retry, code, detail };
                 }
                 Err(RequestError::Encode(e)) => {
                     return SubmitOutcome::Permanent { code: "encode".into(), detail: e.to_string() };
                 }
                 Err(e @ RequestError::Timeout(_)) => {
-                    return SubmitOutcome::Temporary { code: "response_timeout".into(), detail: e.to_string() };
+                    return SubmitOutcome::Temporary {
+                        retry: Retry::Unknown,
+                        code: "response_timeout".into(),
+                        detail: e.to_string(),
+                    };
                 }
                 Err(RequestError::Closed) => {
                     return SubmitOutcome::Temporary {
+                        retry: Retry::Unknown,
                         code: "link_lost".into(),
                         detail: "the link dropped before the carrier answered".into(),
                     };
@@ -389,13 +406,23 @@ async fn handle_request(ctx: &Arc<Ctx>, session: &Arc<Session>, packet: Packet) 
             return true;
         }
         Pdu::DeliverSm(sm) | Pdu::DataSm(sm) => {
-            let code = if on_message(ctx, &sm).await { status::OK } else { status::X_T_APPN };
             let resp = if packet.command_id == id::DATA_SM {
                 Pdu::DataSmResp { message_id: String::new() }
             } else {
                 Pdu::DeliverSmResp
             };
-            let _ = session.send(code, seq, &resp).await;
+            // Answered once what it carries is committed, from a task of its own: the loop
+            // reads on, so the receipts of a burst share commits (the carrier's window allows
+            // several unanswered deliver_sm).
+            let stored = on_message(ctx, &sm).await;
+            let session = session.clone();
+            tokio::spawn(async move {
+                let ok = matches!(tokio::time::timeout(DURABLE_WAIT, stored).await, Ok(Ok(true)));
+                if !ok {
+                    metrics::counter!("textbird_carrier_deliver_refused_total").increment(1);
+                }
+                let _ = session.send(if ok { status::OK } else { status::X_T_APPN }, seq, &resp).await;
+            });
         }
         _ => {
             let _ = session.send_bytes(pdu::generic_nack(status::INVCMDID, seq)).await;
@@ -404,15 +431,19 @@ async fn handle_request(ctx: &Arc<Ctx>, session: &Arc<Session>, packet: Packet) 
     false
 }
 
-/// A receipt or an inbound message from the carrier; `false` when it cannot be taken now.
-async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> bool {
+/// A receipt or an inbound message from the carrier, handed on; the receiver resolves to
+/// `true` once its effect is committed (or there is nothing to store), `false` when it cannot
+/// be taken now.
+async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> tokio::sync::oneshot::Receiver<bool> {
+    let (durable, stored) = Durable::channel();
     if sm.is_receipt() {
         let text = receipt::parse(sm.user_data());
         let carrier_id = sm.receipted_message_id.clone().or_else(|| text.as_ref().map(|r| r.id.clone()));
         let Some(carrier_id) = carrier_id.filter(|c| !c.trim().is_empty()) else {
             metrics::counter!("textbird_orphan_reports_total").increment(1);
             tracing::warn!(connector = %ctx.settings.name, "receipt without a message id");
-            return true;
+            durable.done(true);
+            return stored;
         };
         let state = sm
             .message_state
@@ -420,7 +451,8 @@ async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> bool {
             .or_else(|| text.as_ref().and_then(|r| r.stat.as_deref()).map(State::from_stat))
             .unwrap_or(State::Unknown);
         if !state.is_final() {
-            return true;
+            durable.done(true);
+            return stored;
         }
         let err = text.as_ref().and_then(|r| r.err.clone());
         let report = Report {
@@ -429,23 +461,34 @@ async fn on_message(ctx: &Arc<Ctx>, sm: &ShortMessage) -> bool {
             error_code: err.filter(|e| !e.trim_start_matches('0').is_empty()),
             detail: format!("stat:{}", state.stat()),
             received: Instant::now(),
+            durable,
         };
         ctx.correlator.report(report).await;
-        return true;
+        return stored;
     }
     let assembled = ctx.assembler.lock().expect("poisoned").push(sm, Instant::now());
     match assembled {
-        Some(msg) => ctx.events.send(inbound(ctx, msg)).await.is_ok(),
-        None => true,
+        Some(msg) => {
+            if let Err(mpsc::error::SendError(CarrierEvent::Inbound { durable, .. })) =
+                ctx.events.send(inbound(ctx, msg, durable)).await
+            {
+                durable.done(false);
+            }
+        }
+        // A part before the last is held in memory and acknowledged now: holding its answer
+        // until the last part is stored would stall a carrier that sends parts one at a time.
+        None => durable.done(true),
     }
+    stored
 }
 
-fn inbound(ctx: &Ctx, msg: wire::Assembled) -> CarrierEvent {
+fn inbound(ctx: &Ctx, msg: wire::Assembled, durable: Durable) -> CarrierEvent {
     CarrierEvent::Inbound {
         connector: ctx.settings.name.clone(),
         from: wire::number(&msg.from),
         to: wire::number(&msg.to),
         body: msg.text,
+        durable,
     }
 }
 
@@ -471,7 +514,7 @@ async fn housekeeping(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
         let expired = ctx.assembler.lock().expect("poisoned").expire(Instant::now());
         for msg in expired {
             tracing::warn!(connector = %ctx.settings.name, missing = msg.missing, "inbound message incomplete; keeping the parts that came");
-            let _ = ctx.events.send(inbound(&ctx, msg)).await;
+            let _ = ctx.events.send(inbound(&ctx, msg, Durable::none())).await;
         }
         ctx.correlator.retry_early().await;
     }

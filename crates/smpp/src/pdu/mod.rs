@@ -31,6 +31,8 @@ pub mod id {
 
 /// Command statuses Textbird sends or acts on.
 pub mod status {
+    pub use rusmpp::CommandStatus;
+
     pub const OK: u32 = 0x0000_0000;
     pub const INVMSGLEN: u32 = 0x0000_0001;
     pub const INVCMDLEN: u32 = 0x0000_0002;
@@ -59,6 +61,12 @@ pub mod status {
     /// Statuses that mean "not now" rather than "never".
     pub fn is_temporary(status: u32) -> bool {
         matches!(status, THROTTLED | MSGQFUL | SYSERR | X_T_APPN)
+    }
+
+    /// A `command_status` as rusmpp's typed `CommandStatus` (unknown values keep their
+    /// number as `Other`).
+    pub fn typed(status: u32) -> CommandStatus {
+        CommandStatus::from(status)
     }
 }
 

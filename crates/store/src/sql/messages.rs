@@ -160,6 +160,19 @@ impl super::SqlStore {
     }
 
     /// When the next queued or scheduled message becomes due, for the dispatcher's timer.
+    /// Up to `limit` messages still `submitted` whose validity ended before `before`, oldest
+    /// first.
+    pub async fn submitted_before(&self, before: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM messages WHERE status = 'submitted' AND valid_until < $1 ORDER BY valid_until LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM messages WHERE status = 'queued' \

@@ -19,6 +19,7 @@ mod writer;
 
 use sqlx::{Connection, Database, Pool};
 
+use crate::health::{WriteFailure, WriteHealth};
 use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
@@ -40,6 +41,7 @@ pub struct SqlStore {
     webhooks: WebhookCache,
     signals: Signals,
     opt_outs: OptOutCache,
+    health: WriteHealth,
 }
 
 impl SqlStore {
@@ -50,8 +52,15 @@ impl SqlStore {
         webhooks.replace_all(webhooks::load_all(&pool).await?);
         let signals = Signals::default();
         let opt_outs = OptOutCache::default();
-        let writer = Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone()).await?;
-        Ok(Self { pool, writer, webhooks, signals, opt_outs })
+        let health = WriteHealth::default();
+        let writer =
+            Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone(), health.clone()).await?;
+        Ok(Self { pool, writer, webhooks, signals, opt_outs, health })
+    }
+
+    /// Why this node's writes are being refused, while they are.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        self.health.failure()
     }
 
     pub fn signals(&self) -> &Signals {
@@ -94,6 +103,12 @@ impl SqlStore {
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
         Ok(self.pool.begin_with(BEGIN_WRITE).await?)
     }
+}
+
+/// Whether a pooled connection may be handed out: one a failed commit left counting an open
+/// transaction (see `writer::settled`) is closed instead.
+pub(crate) fn usable(conn: &Conn) -> bool {
+    !conn.is_in_transaction()
 }
 
 /// Tells every node sharing the database that something it caches changed: `webhooks`, or

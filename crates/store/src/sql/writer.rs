@@ -9,6 +9,7 @@ use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Conn, ConnectOptions, WRITER_CHECKPOINT, batch};
+use crate::health::WriteHealth;
 use crate::model::{
     AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange,
 };
@@ -24,6 +25,9 @@ const MAX_BATCH_OPS: usize = 1024;
 const WRITER_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Background requests per transaction: each can carry a thousand status changes.
 const BACKGROUND_OPS_PER_COMMIT: usize = 2;
+/// While writes are refused and nothing else comes in, how often the writer tries a write of
+/// its own, so recovery is noticed (and `/healthz` turns healthy) without traffic.
+const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -36,6 +40,14 @@ pub(crate) enum Op {
     Attempts(Vec<AttemptResult>, Reply<()>),
     ClaimDeliveries { now: i64, lease_until: i64, limit: u32, reply: Reply<Vec<DeliveryJob>> },
     Shutdown(oneshot::Sender<()>),
+}
+
+impl Op {
+    /// Whether committing this op certainly wrote something (claims may find nothing to do),
+    /// so its commit shows that writes get through again.
+    fn writes(&self) -> bool {
+        !matches!(self, Op::Claim(..) | Op::ClaimDeliveries { .. } | Op::Shutdown(_))
+    }
 }
 
 /// The writers of this node: one on `SQLite` (it has one write lock), a few on PostgreSQL,
@@ -59,13 +71,20 @@ impl Writer {
         webhooks: WebhookCache,
         signals: Signals,
         opt_outs: OptOutCache,
+        health: WriteHealth,
     ) -> Result<Self, StoreError> {
         let mut txs = Vec::new();
         for _ in 0..writers.max(1) {
             let conn = Conn::connect_with(&options).await?;
             let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
             let link = Link { options: options.clone(), conn: Some(conn) };
-            tokio::spawn(run(link, rx, webhooks.clone(), signals.clone(), opt_outs.clone()));
+            let shared = Shared {
+                webhooks: webhooks.clone(),
+                signals: signals.clone(),
+                opt_outs: opt_outs.clone(),
+                health: health.clone(),
+            };
+            tokio::spawn(run(link, rx, shared));
             txs.push(tx);
         }
         Ok(Self { txs: std::sync::Arc::new(txs), next: std::sync::Arc::default() })
@@ -148,14 +167,7 @@ impl Link {
     }
 }
 
-async fn run(
-    mut link: Link,
-    mut rx: mpsc::Receiver<Op>,
-    webhooks: WebhookCache,
-    signals: Signals,
-    opt_outs: OptOutCache,
-) {
-    let shared = Shared { webhooks: &webhooks, signals: &signals, opt_outs: &opt_outs };
+async fn run(mut link: Link, mut rx: mpsc::Receiver<Op>, shared: Shared) {
     // Requests a client is waiting on (accepts, cancels) are committed before background work
     // (claims, status changes, webhook outcomes), and background work goes in small
     // transactions, so an answer never waits behind more than one short commit.
@@ -169,7 +181,16 @@ async fn run(
             if stop.is_some() {
                 break;
             }
-            match rx.recv().await {
+            let next = if shared.health.failure().is_some() {
+                let Ok(next) = tokio::time::timeout(PROBE_INTERVAL, rx.recv()).await else {
+                    probe(&mut link, &shared).await;
+                    continue;
+                };
+                next
+            } else {
+                rx.recv().await
+            };
+            match next {
                 Some(op) => sort(op, &mut waiting, &mut background, &mut stop),
                 None => break,
             }
@@ -206,7 +227,7 @@ async fn run(
             }
         };
         if commit_batch(conn, batch, &shared).await == Health::Lost {
-            tracing::warn!("store writer lost its connection; reconnecting");
+            tracing::warn!("store writer reopens its connection");
             link.conn = None;
             continue;
         }
@@ -242,16 +263,20 @@ fn sort(op: Op, waiting: &mut Vec<Op>, background: &mut VecDeque<Op>, stop: &mut
 }
 
 /// What the writer keeps in step with the database.
-struct Shared<'a> {
-    webhooks: &'a WebhookCache,
-    signals: &'a Signals,
-    opt_outs: &'a OptOutCache,
+struct Shared {
+    webhooks: WebhookCache,
+    signals: Signals,
+    opt_outs: OptOutCache,
+    health: WriteHealth,
 }
 
-impl Shared<'_> {
+impl Shared {
     /// After a commit and before anyone hears of it: keywords changed opt-outs, so those
-    /// accounts' cached sets must not be read again.
+    /// accounts' cached sets must not be read again; a commit that wrote shows writes work.
     fn committed(&self, ops: &[Op]) {
+        if ops.iter().any(Op::writes) {
+            self.health.committed();
+        }
         for op in ops {
             if let Op::Receive(m, _) = op
                 && m.keyword.is_some()
@@ -266,6 +291,7 @@ impl Shared<'_> {
 #[derive(PartialEq, Eq)]
 enum Health {
     Good,
+    /// Gone, stuck in a transaction, or refused writes: reopened before the next batch.
     Lost,
 }
 
@@ -274,9 +300,10 @@ enum Health {
 const CONTENTION_RETRIES: usize = 3;
 
 /// Runs the whole batch in one transaction. If the transaction fails, each request is retried
-/// alone so one bad request cannot fail its neighbours. When the database is unreachable,
-/// every request is answered `Unavailable` at once and the connection reported lost.
-async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Health {
+/// alone so one bad request cannot fail its neighbours. When the database is unreachable or
+/// refuses writes, every request is answered `Unavailable` at once and the connection is
+/// reopened; so is one that a failed transaction left inside a transaction.
+async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared) -> Health {
     if ops.len() > 1 {
         match run_retrying(conn, &ops, shared).await {
             Ok(replies) => {
@@ -284,19 +311,30 @@ async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Hea
                 deliver(ops, replies);
                 return Health::Good;
             }
-            Err(e) if e.is_connection_lost() => {
+            Err(e) if e.is_connection_lost() || e.is_write_refused() => {
+                if e.is_write_refused() {
+                    shared.health.refused(&e.to_string());
+                }
                 for op in ops {
                     fail(op, &e);
                 }
                 return Health::Lost;
             }
-            Err(e) => tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one"),
+            Err(e) => {
+                tracing::warn!(error = %e, ops = ops.len(), "batched write failed; retrying requests one by one");
+                if !settled(conn).await {
+                    for op in ops {
+                        fail(op, &e);
+                    }
+                    return Health::Lost;
+                }
+            }
         }
     }
-    let mut health = Health::Good;
+    let mut lost: Option<StoreError> = None;
     for op in ops {
-        if health == Health::Lost {
-            fail(op, &StoreError::Unavailable("the database connection was lost".into()));
+        if let Some(e) = &lost {
+            fail(op, e);
             continue;
         }
         let single = [op];
@@ -308,8 +346,11 @@ async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Hea
                 deliver(vec![op], replies);
             }
             Err(e) => {
-                if e.is_connection_lost() {
-                    health = Health::Lost;
+                if e.is_write_refused() {
+                    shared.health.refused(&e.to_string());
+                    lost = Some(StoreError::Unavailable(e.to_string()));
+                } else if e.is_connection_lost() || !settled(conn).await {
+                    lost = Some(StoreError::Unavailable("the database connection was lost".into()));
                 } else if e.is_unavailable() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -317,15 +358,39 @@ async fn commit_batch(conn: &mut Conn, ops: Vec<Op>, shared: &Shared<'_>) -> Hea
             }
         }
     }
-    health
+    if lost.is_some() { Health::Lost } else { Health::Good }
+}
+
+/// Whether a connection whose transaction just failed is usable again: the rollback its
+/// transaction queued has run, it answers, and it is no longer inside a transaction. A
+/// `SQLite` COMMIT that fails for want of space rolls back by itself, after which the
+/// driver's own ROLLBACK fails and it would count the transaction open for ever.
+async fn settled(conn: &mut Conn) -> bool {
+    conn.ping().await.is_ok() && !conn.is_in_transaction()
+}
+
+/// A write of the writer's own while writes are refused: its commit clears the failure.
+async fn probe(link: &mut Link, shared: &Shared) {
+    let Ok(conn) = link.get().await else { return };
+    match batch::probe(conn).await {
+        Ok(()) => shared.health.committed(),
+        Err(e) => {
+            if e.is_write_refused() {
+                shared.health.refused(&e.to_string());
+            }
+            if e.is_connection_lost() || e.is_write_refused() || !settled(conn).await {
+                link.conn = None;
+            }
+        }
+    }
 }
 
 /// Runs `ops` in one transaction, again (up to `CONTENTION_RETRIES` times) when the database
 /// aborted it to settle a race with another transaction.
-async fn run_retrying(conn: &mut Conn, ops: &[Op], shared: &Shared<'_>) -> Result<Vec<Done>, StoreError> {
+async fn run_retrying(conn: &mut Conn, ops: &[Op], shared: &Shared) -> Result<Vec<Done>, StoreError> {
     let mut tries = 0;
     loop {
-        match batch::run_all(conn, ops, shared.webhooks, shared.signals).await {
+        match batch::run_all(conn, ops, &shared.webhooks, &shared.signals).await {
             Err(e) if e.is_contention() && tries < CONTENTION_RETRIES => tries += 1,
             result => return result,
         }

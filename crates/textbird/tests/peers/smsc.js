@@ -36,6 +36,8 @@ const respDelay = Number(opts['resp-delay-ms']);
 const dlrDelay = Number(opts['dlr-delay-ms']);
 let dropped = false;
 let submits = 0;
+/** {pid, receipts, answered}: SIGKILL `pid` the moment the receipts-th receipt is answered 0. */
+let killAfter = null;
 let nextSession = 1;
 // Ids start at a random point so two SMSC processes in one test never hand out the same id.
 let nextId = 0x10000000 + Math.floor(Math.random() * 0x3fffffff);
@@ -76,6 +78,11 @@ function sendDeliver(fields, preferred, what) {
     return;
   }
   target.session.deliver_sm(Object.assign({}, fields), (resp) => {
+    if (killAfter && what.startsWith('receipt') && resp.command_status === 0 && ++killAfter.answered === killAfter.receipts) {
+      // As close to the last answer as it gets: before this process even reports it.
+      process.kill(killAfter.pid, 'SIGKILL');
+      emit('killed', { pid: killAfter.pid, after: killAfter.answered });
+    }
     emit('deliver_sm_resp', { session: target.id, seq: resp.sequence_number, command_status: resp.command_status, what });
   });
   emit('deliver_sm', {
@@ -350,6 +357,9 @@ c.onCommands((cmd) => {
       break;
     case 'receipt':
       receipt(cmd);
+      break;
+    case 'kill_after':
+      killAfter = { pid: Number(cmd.pid), receipts: Number(cmd.receipts), answered: 0 };
       break;
     case 'drop': {
       const live = bound.slice();

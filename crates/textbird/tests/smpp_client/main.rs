@@ -385,6 +385,42 @@ async fn routes_pick_the_longest_prefix_and_fall_over_to_the_next_priority_when_
     assert_eq!(primary.events_named("submit").len(), 1);
 }
 
+/// Failover on a temporary refusal: a carrier that answers `ESME_RMSGQFUL` (or throttles)
+/// is up, yet the message goes to the next route at once instead of waiting for the first.
+#[tokio::test]
+async fn a_carrier_answering_queue_full_hands_the_message_to_the_next_route_at_once() {
+    let full = Peer::smsc(&["--queue-full", "1000"]);
+    let backup = Peer::smsc(&[]);
+    let connector = |name: &str, port: u16| {
+        format!(
+            "[[connectors]]\nname = \"{name}\"\nkind = \"smpp\"\nhost = \"127.0.0.1\"\nport = {port}\nsystem_id = \"textbird\"\npassword = \"secret\"\n"
+        )
+    };
+    let config = format!(
+        "{}{}\
+         [[routes]]\nprefix = \"\"\nconnector = \"full\"\npriority = 1\n\
+         [[routes]]\nprefix = \"\"\nconnector = \"backup\"\npriority = 0\n",
+        connector("full", full.port),
+        connector("backup", backup.port),
+    );
+    let server = Server::start(BIN, &config);
+    let acme = server.create_account("Acme", "10", "NL");
+    // Both links bound first, so the first choice really is the carrier that refuses.
+    full.wait_event(30, "bind").await;
+    backup.wait_event(30, "bind").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let id = send(&server, &acme.api_key, "+31612345678", "Acme", "fail over").await;
+    let m = wait_status(&server, &acme.api_key, &id, &["delivered"], 30).await;
+    assert_eq!(m["connector"], "backup", "{m}");
+    let refused = full.events_named("submit");
+    assert_eq!(refused.len(), 1, "tried once on the refusing carrier: {refused:?}");
+    assert_eq!(refused[0]["command_status"], 0x14, "{refused:?}");
+    assert_eq!(backup.events_named("submit").len(), 1);
+    let statuses: Vec<&str> = m["events"].as_array().unwrap().iter().filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(statuses, ["queued", "submitted", "delivered"], "no trip back through the queue: {m}");
+    assert_eq!(m["possible_duplicate"], false, "{m}");
+}
+
 /// On SIGTERM the link unbinds (after in-flight submissions are answered) and the process
 /// exits cleanly.
 #[tokio::test]

@@ -193,6 +193,18 @@ fn message_payload(
     .to_string()
 }
 
+/// The writer's own smallest write (one row of `write_probe`), to learn whether writes get
+/// through again after the database refused them.
+pub(super) async fn probe(conn: &mut Conn) -> Result<(), StoreError> {
+    let mut tx = conn.begin_with(super::BEGIN_WRITE).await?;
+    sqlx::query("INSERT INTO write_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at")
+        .bind(textbird_types::now_millis())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Runs every op of a batch in one transaction; one result per op, in order.
 pub(super) async fn run_all(
     conn: &mut Conn,
