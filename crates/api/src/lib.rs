@@ -61,6 +61,7 @@ pub fn webhook_formats() -> Vec<(&'static str, WebhookFormat)> {
 /// The whole HTTP application.
 pub fn router(app: App, metrics: MetricsRender) -> Router {
     let max_body = app.settings().http.max_body_bytes;
+    let origins = extract::origin::Origins::new(&app.settings().http);
     let (api, mut openapi) = routes::v1(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     let (uploads, upload_doc) = routes::lists::uploads().split_for_parts();
     openapi.merge(upload_doc);
@@ -79,5 +80,6 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .merge(uploads)
         .layer(axum::middleware::from_fn(metrics_layer::record))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::Extension(origins))
         .with_state(app)
 }

@@ -36,6 +36,8 @@ pub struct Settings {
     pub rates: RateSettings,
     pub dispatcher: DispatcherSettings,
     pub links: LinkSettings,
+    pub logins: LoginSettings,
+    pub secrets: SecretSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,13 +49,35 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// API requests per second per account (burst of one second's worth); 0 = unlimited.
     pub requests_per_second: u32,
+    /// Connections the kernel queues before they are accepted (the `listen(2)` backlog; the
+    /// kernel caps it at `net.core.somaxconn`).
+    pub backlog: u32,
+    /// This API as its clients reach it, such as `https://api.example.com`: the base of the
+    /// next-page URLs some dialects return. Empty: from the request (`X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` when the connection comes from a trusted proxy, else `Host`).
+    pub public_base_url: String,
+    /// Addresses or networks (`10.0.0.0/8`, `::1`) of the reverse proxies in front of this
+    /// server. Only connections from these have their `X-Forwarded-For`, `X-Forwarded-Proto`
+    /// and `X-Forwarded-Host` believed; every other client's are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), max_body_bytes: 4 * 1024 * 1024, requests_per_second: 0 }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+            requests_per_second: 0,
+            backlog: DEFAULT_BACKLOG,
+            public_base_url: String::new(),
+            trusted_proxies: Vec::new(),
+        }
     }
 }
+
+/// `listen(2)` backlog of the HTTP and SMPP listeners unless configured: bursts of several
+/// hundred simultaneous connections are queued, not reset.
+pub const DEFAULT_BACKLOG: u32 = 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,12 +86,15 @@ pub struct SmppServerSettings {
     pub listen: String,
     /// Outstanding requests a customer may have on one session before `ESME_RMSGQFUL`.
     pub window: u32,
-    /// Failed binds per client IP address per minute before further binds are refused.
+    /// No longer used: failed binds count towards the `[logins]` limits, like every other
+    /// password check. Accepted so that existing configuration files still load.
     pub max_failed_binds_per_minute: u32,
     /// Seconds without any PDU from the customer before the session is closed.
     pub idle_timeout_secs: u64,
     /// Sessions allowed at once (all accounts together).
     pub max_sessions: u32,
+    /// Connections the kernel queues before they are accepted (`listen(2)` backlog).
+    pub backlog: u32,
 }
 
 impl Default for SmppServerSettings {
@@ -78,6 +105,7 @@ impl Default for SmppServerSettings {
             max_failed_binds_per_minute: 10,
             idle_timeout_secs: 300,
             max_sessions: 1000,
+            backlog: DEFAULT_BACKLOG,
         }
     }
 }
@@ -329,6 +357,8 @@ pub struct MessageSettings {
     pub max_recipients: usize,
     /// Body length in characters.
     pub max_body_chars: usize,
+    /// Parts (SMS segments) one message may take; a longer body is refused, not charged.
+    pub max_parts: u32,
 }
 
 impl Default for MessageSettings {
@@ -339,6 +369,7 @@ impl Default for MessageSettings {
             help_reply: "Reply STOP to opt out, START to opt back in.".into(),
             max_recipients: 10_000,
             max_body_chars: 1600,
+            max_parts: 10,
         }
     }
 }
@@ -375,6 +406,47 @@ impl Default for DispatcherSettings {
     fn default() -> Self {
         Self { batch_size: 500, lease_secs: 120, max_attempts: 10, node: String::new() }
     }
+}
+
+/// Limits on password guessing (`[logins]`), applied to every check of a password or client
+/// secret: HTTP logins, SMPP binds, `OAuth` client secrets, the dashboard's sign-in. Failures
+/// are counted per account (the username or client id tried, known or not) and per client
+/// address (IPv6 by /64), in the database, so every node sharing it enforces the same limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Failures an hour per account and per address; past it every check is refused, the
+    /// right password too, until the oldest failure is an hour old.
+    pub max_failures_per_hour: u32,
+    /// Failures in the hour before each further check has to wait.
+    pub failures_before_delay: u32,
+    /// The first wait, in milliseconds; it doubles with every further failure.
+    pub first_delay_ms: u64,
+    /// The longest wait, in seconds.
+    pub max_delay_secs: u64,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        Self { max_failures_per_hour: 100, failures_before_delay: 5, first_delay_ms: 1000, max_delay_secs: 60 }
+    }
+}
+
+/// The key that encrypts secrets the server must read back (webhook signing secrets, `SMPP`
+/// connector passwords) at rest (`[secrets]`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretSettings {
+    /// 32 random bytes, base64 (`textbird secrets generate-key` prints one). Best given as
+    /// `TEXTBIRD_SECRETS__KEY` or through `key_file`, not in a file next to the database.
+    /// Every node sharing a database needs the same key. Unset (and no `key_file`): a key is
+    /// generated once in `data_dir/secrets.key`.
+    pub key: Secret,
+    /// A file holding the key (base64), instead of `key`.
+    pub key_file: Option<PathBuf>,
+    /// Keys used before `key`: still read, never written with; `textbird secrets rotate`
+    /// re-encrypts everything under `key` so they can be dropped.
+    pub previous_keys: Vec<Secret>,
 }
 
 impl Settings {
@@ -424,11 +496,29 @@ impl Settings {
         if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConfigError("links.public_base_url must start with http:// or https://".into()));
         }
+        let api_base = &self.http.public_base_url;
+        if !(api_base.is_empty() || api_base.starts_with("http://") || api_base.starts_with("https://")) {
+            return Err(ConfigError("http.public_base_url must start with http:// or https://".into()));
+        }
+        for proxy in &self.http.trusted_proxies {
+            if parse_network(proxy).is_none() {
+                return Err(ConfigError(format!("http.trusted_proxies: {proxy:?} is not an address or network")));
+            }
+        }
+        if self.messages.max_parts == 0 || self.messages.max_parts > 255 {
+            return Err(ConfigError("messages.max_parts must be 1 to 255".into()));
+        }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(ConfigError("database.sqlite_synchronous must be \"full\" or \"normal\"".into()));
         }
         Ok(())
     }
+}
+
+/// An address (`192.0.2.7`, `::1`) as a one-address network, or a network (`10.0.0.0/8`).
+pub fn parse_network(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[cfg(test)]
@@ -469,7 +559,7 @@ allow_private_networks = true
         let s = Settings::load(&path, true).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:9000");
         assert_eq!(s.connectors[0].kind, ConnectorKind::Smpp);
-        assert!(!format!("{s:?}").contains("secret"), "password must not print");
+        assert!(!format!("{s:?}").contains("\"secret\""), "password must not print");
         assert_eq!(s.connectors[0].password.expose(), "secret");
         assert!(s.webhooks.allow_private_networks);
         std::fs::remove_dir_all(dir).ok();

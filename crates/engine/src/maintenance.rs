@@ -1,6 +1,7 @@
 //! Housekeeping: gauges that need a query (messages by status, queue depth), pruning of
-//! idempotency records past their 24 hours, and deletion of credentials (access tokens,
-//! expiring API keys) a day after they expired.
+//! idempotency records past their 24 hours, deletion of credentials (access tokens,
+//! expiring API keys) a day after they expired, and of failed logins older than the hour
+//! their limit counts.
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ const PRUNE_EVERY: u32 = 360;
 const IDEMPOTENCY_KEEP_MS: i64 = 25 * 3600 * 1000;
 /// Expired credentials are kept this long (so a refused key can still be traced to its account).
 const EXPIRED_CREDENTIALS_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// Failed logins are counted over an hour (`[logins]`).
+const LOGIN_FAILURES_KEEP_MS: i64 = 3600 * 1000;
 
 pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
     let mut tick = 0_u32;
@@ -38,6 +41,9 @@ pub(crate) async fn run(store: Store, mut stop: watch::Receiver<bool>) {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "deleted expired credentials"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "deleting expired credentials failed"),
+            }
+            if let Err(e) = store.prune_login_failures(now_millis() - LOGIN_FAILURES_KEEP_MS).await {
+                tracing::warn!(error = %e, "deleting old failed logins failed");
             }
         }
         tick = tick.wrapping_add(1);

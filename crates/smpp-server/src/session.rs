@@ -195,13 +195,9 @@ async fn bind(shared: &Shared, peer: SocketAddr, system_id: &str, password: &str
         tracing::warn!(peer = %peer, "SMPP bind refused: password longer than 8 octets");
         return Err(status::INVPASWD);
     }
-    if !shared.may_bind(peer.ip()) {
-        return Err(status::BINDFAIL);
-    }
-    match shared.app.login(system_id, password).await {
+    match shared.app.login(system_id, password, Some(peer.ip())).await {
         Ok(principal) => Ok(principal),
         Err(e) => {
-            shared.bind_failed(peer.ip());
             tracing::warn!(peer = %peer, error = %e, "SMPP bind refused");
             Err(status::BINDFAIL)
         }

@@ -14,11 +14,15 @@ mod lists;
 mod messages;
 mod people;
 mod rows;
+mod security;
 mod webhooks;
 mod writer;
 
+use std::sync::Arc;
+
 use sqlx::{Connection, Database, Pool};
 
+use crate::Keyring;
 use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
@@ -40,18 +44,24 @@ pub struct SqlStore {
     webhooks: WebhookCache,
     signals: Signals,
     opt_outs: OptOutCache,
+    pub(crate) keyring: Arc<Keyring>,
 }
 
 impl SqlStore {
     /// Loads the caches and starts `writers` writers, each opening its own connection with
     /// `writer`.
-    pub(crate) async fn start(pool: Pool<Db>, writer: ConnectOptions, writers: usize) -> Result<Self, StoreError> {
+    pub(crate) async fn start(
+        pool: Pool<Db>,
+        writer: ConnectOptions,
+        writers: usize,
+        keyring: Arc<Keyring>,
+    ) -> Result<Self, StoreError> {
         let webhooks = WebhookCache::default();
-        webhooks.replace_all(webhooks::load_all(&pool).await?);
+        webhooks.replace_all(webhooks::load_all(&pool, &keyring).await?);
         let signals = Signals::default();
         let opt_outs = OptOutCache::default();
         let writer = Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone()).await?;
-        Ok(Self { pool, writer, webhooks, signals, opt_outs })
+        Ok(Self { pool, writer, webhooks, signals, opt_outs, keyring })
     }
 
     pub fn signals(&self) -> &Signals {
@@ -69,7 +79,7 @@ impl SqlStore {
             self.opt_outs.invalidate(account_id);
         } else {
             self.opt_outs.invalidate_all();
-            self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
+            self.webhooks.replace_all(webhooks::load_all(&self.pool, &self.keyring).await?);
         }
         Ok(())
     }

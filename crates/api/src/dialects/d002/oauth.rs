@@ -17,7 +17,8 @@ use serde_json::json;
 use textbird_app::{App, AppError};
 
 use crate::dialects::Params;
-use crate::dialects::app_error;
+use crate::dialects::{app_error, retry_after};
+use crate::extract::origin::client_ip;
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
     let mut res = (status, Json(json!({"error": code, "error_description": description}))).into_response();
@@ -65,7 +66,7 @@ pub(super) async fn access_token(State(app): State<App>, req: Request) -> Respon
         (None, None, Some(credentials)) => credentials,
         _ => return error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."),
     };
-    match app.oauth_access_token(&id, &secret).await {
+    match app.oauth_access_token(&id, &secret, client_ip(&parts)).await {
         Ok(t) => no_store(
             Json(json!({"access_token": t.token, "token_type": "Bearer", "expires_in": t.expires_in})).into_response(),
         ),
@@ -75,7 +76,9 @@ pub(super) async fn access_token(State(app): State<App>, req: Request) -> Respon
         Err(e) => {
             let (status, message) = app_error(&e, &str::to_owned);
             let code = if status == StatusCode::TOO_MANY_REQUESTS { "slow_down" } else { "server_error" };
-            error(status, code, &message)
+            let mut res = error(status, code, &message);
+            retry_after(&mut res, e.retry_after());
+            res
         }
     }
 }
