@@ -52,7 +52,7 @@ async fn a_burst_of_320_http_connections_is_queued_and_served() {
         s.read_to_end(&mut answer).await?;
         Ok::<_, std::io::Error>(answer)
     });
-    let answers = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(requests)).await.unwrap();
+    let answers = tokio::time::timeout(Duration::from_mins(1), futures::future::join_all(requests)).await.unwrap();
     for a in answers {
         let a = a.expect("no reset");
         assert!(a.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&a));
@@ -71,7 +71,7 @@ async fn a_burst_of_320_smpp_connections_is_queued_and_answered() {
         s.read_exact(&mut header).await?;
         Ok::<_, std::io::Error>(header)
     });
-    let answers = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(requests)).await.unwrap();
+    let answers = tokio::time::timeout(Duration::from_mins(1), futures::future::join_all(requests)).await.unwrap();
     for a in answers {
         let h = a.expect("no reset");
         assert_eq!(&h[4..8], &[0x80, 0, 0, 0x15], "enquire_link_resp");
