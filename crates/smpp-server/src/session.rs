@@ -191,7 +191,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
 /// wrong credentials, unknown users and binds refused by the login limits are all
 /// `ESME_RBINDFAIL`.
 async fn bind(shared: &Shared, peer: SocketAddr, system_id: &str, password: &str) -> Result<Principal, u32> {
-    if password.len() > MAX_PASSWORD_LEN {
+    // SMPP's C-Octet Strings are ASCII, where characters are octets; an octet that is not
+    // UTF-8 was read as one replacement character.
+    if password.chars().count() > MAX_PASSWORD_LEN {
         tracing::warn!(peer = %peer, "SMPP bind refused: password longer than 8 octets");
         return Err(status::INVPASWD);
     }
