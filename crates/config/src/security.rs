@@ -39,7 +39,7 @@ pub struct SecretSettings {
     /// 32 random bytes, base64 (`textbird secrets generate-key` prints one). Best given as
     /// `TEXTBIRD_SECRETS__KEY` or through `key_file`, not in a file next to the database.
     /// Every node sharing a database needs the same key. Unset (and no `key_file`): a key is
-    /// generated once in `data_dir/secrets.key`.
+    /// generated once beside the `SQLite` file (`data_dir/secrets.key`).
     pub key: Secret,
     /// A file holding the key (base64), instead of `key`.
     pub key_file: Option<PathBuf>,

@@ -13,7 +13,7 @@ use textbird_types::Money;
 
 use crate::cli::{AccountsCommand, Cli, Command, Common, RatesCommand, SecretsCommand};
 
-/// The key made on first use when none is configured (`SQLite` only), in the data directory.
+/// The key made on first use when none is configured (`SQLite` only), beside the database.
 const KEY_FILE: &str = "secrets.key";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -80,18 +80,27 @@ async fn secrets(settings: &Settings, command: SecretsCommand) -> anyhow::Result
 }
 
 /// The keys that seal stored secrets: `[secrets] key` (or `key_file`) and `previous_keys`.
-/// Without one, on `SQLite` a key is made once in the data directory; on PostgreSQL, where
-/// every node must share the key, nothing is sealed until one is configured.
+/// Without one, on `SQLite` a key is made once beside the database file (in the data
+/// directory unless a `sqlite://` URL puts the file elsewhere); on PostgreSQL, where every
+/// node must share the key, nothing is sealed until one is configured.
 pub fn keyring(settings: &Settings) -> anyhow::Result<Keyring> {
     let s = &settings.secrets;
     let current = if !s.key.expose().is_empty() {
         Some(s.key.expose().to_owned())
     } else if let Some(file) = &s.key_file {
         Some(std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?)
-    } else if settings.database.url.as_ref().is_some_and(|u| u.expose().starts_with("postgres")) {
-        None
     } else {
-        Some(data_dir_key(&settings.database.data_dir)?)
+        match settings.database.url.as_ref().map(|u| u.expose()) {
+            Some(url) if url.starts_with("postgres") => None,
+            // Beside the SQLite file, wherever the URL puts it.
+            Some(url) => {
+                let path =
+                    Path::new(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url));
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                Some(data_dir_key(dir)?)
+            }
+            None => Some(data_dir_key(&settings.database.data_dir)?),
+        }
     };
     let previous = s
         .previous_keys
