@@ -90,7 +90,7 @@ pub fn keyring(settings: &Settings) -> anyhow::Result<Keyring> {
     } else if let Some(file) = &s.key_file {
         Some(std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?)
     } else {
-        match settings.database.url.as_ref().map(|u| u.expose()) {
+        match settings.database.url.as_ref().map(textbird_config::Secret::expose) {
             Some(url) if url.starts_with("postgres") => None,
             // Beside the SQLite file, wherever the URL puts it.
             Some(url) => {
