@@ -23,6 +23,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::Problem;
+/// The client address and public base URL of a request, for routers merged beside this one
+/// (they need the [`Origins`] extension layered over them too).
+pub use extract::origin::{Origins, client_ip, public_base};
 
 /// A request taking longer than this is answered 408 rather than held open.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
