@@ -24,6 +24,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::Problem;
+/// The client address and public base URL of a request, for routers merged beside this one
+/// (they need the [`Origins`] extension layered over them too).
+pub use extract::origin::{Origins, client_ip, public_base};
 
 /// A request taking longer than this is answered 408 rather than held open.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +65,7 @@ pub fn webhook_formats() -> Vec<(&'static str, WebhookFormat)> {
 /// The whole HTTP application.
 pub fn router(app: App, metrics: MetricsRender) -> Router {
     let max_body = app.settings().http.max_body_bytes;
+    let origins = extract::origin::Origins::new(&app.settings().http);
     let (api, mut openapi) = routes::v1(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     let (uploads, upload_doc) = routes::lists::uploads().split_for_parts();
     openapi.merge(upload_doc);
@@ -81,5 +85,6 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .merge(uploads)
         .layer(axum::middleware::from_fn(metrics_layer::record))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::Extension(origins))
         .with_state(app)
 }

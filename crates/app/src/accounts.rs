@@ -13,7 +13,7 @@ pub(crate) const API_KEY_PREFIX: &str = "tbk_";
 const CLIENT_ID_PREFIX: &str = "tbc_";
 /// SMPP 3.4 caps `password` at 8 octets and strict clients cut longer ones, so the account
 /// password (used for SMPP binds and username/password APIs) has 8 random alphanumerics:
-/// 47 bits, stored as Argon2id, with failed SMPP binds limited per IP address.
+/// 47 bits, stored as Argon2id, with failed checks limited per account and per address (`[logins]`).
 const PASSWORD_LEN: usize = 8;
 /// SMPP 3.4 caps `system_id` at 15 octets: usernames fit (8 + `-` + 6).
 const USERNAME_SLUG_LEN: usize = 8;
@@ -124,9 +124,9 @@ impl App {
         self.store().find_account(&p.account_id).await?.ok_or(AppError::NotFound("account"))
     }
 
-    /// Checks a username and password (SMPP binds, form logins). Unknown users cost the same
-    /// time as wrong passwords.
-    pub async fn verify_login(
+    /// Checks a username and password. Unknown users cost the same time as wrong passwords.
+    /// Only `App::login` calls it, under the limits on guessing.
+    pub(crate) async fn verify_login(
         &self,
         username: &str,
         password: &str,

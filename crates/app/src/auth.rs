@@ -2,12 +2,14 @@
 //! scoped to the principal's account.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use phonenumber::country::Id as CountryId;
 use textbird_types::{now_millis, parse_country};
 
+use crate::logins::Subject;
 use crate::secrets::sha256_hex;
 use crate::{App, AppError};
 
@@ -132,13 +134,16 @@ impl App {
         Ok(principal)
     }
 
-    /// Logs in with an account's username and password (SMPP binds). Wrong credentials are
-    /// `Unauthorized`, after the same Argon2 work as right ones.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Principal, AppError> {
+    /// Logs in with an account's username and password (HTTP logins, SMPP binds, the
+    /// dashboard), from the client address `from` when known. Wrong passwords and unknown
+    /// users are both `Unauthorized`, after the same Argon2 work; past the `[logins]` limits
+    /// (per username and per address) every attempt is `RateLimited`, the right password
+    /// too.
+    pub async fn login(&self, username: &str, password: &str, from: Option<IpAddr>) -> Result<Principal, AppError> {
         if username.is_empty() || username.len() > 128 || password.len() > 256 {
             return Err(AppError::Unauthorized);
         }
-        let account = self.verify_login(username, password).await?.ok_or(AppError::Unauthorized)?;
+        let account = self.limited(Subject::User(username), from, self.verify_login(username, password)).await?;
         Ok(Principal {
             credential_id: format!("password:{}", account.id),
             country: parse_country(&account.country),

@@ -299,8 +299,12 @@ impl App {
         Ok(self.store().link_report(&p.account_id, ReportBy::Link, id).await?)
     }
 
-    /// How the short links of one send were clicked (zeros for a batch without links).
+    /// How the short links of one send were clicked (zeros for a batch without links); not
+    /// found unless the batch is the caller's.
     pub async fn batch_link_report(&self, p: &Principal, batch_id: &str) -> Result<LinkReport, AppError> {
+        if !self.store().batch_exists(&p.account_id, batch_id).await? {
+            return Err(AppError::NotFound("batch"));
+        }
         Ok(self.store().link_report(&p.account_id, ReportBy::Batch, batch_id).await?)
     }
 

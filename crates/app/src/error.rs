@@ -45,6 +45,15 @@ impl AppError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
+
+    /// When a refusal that passes with time may be retried (`Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AppError::RateLimited(after) => Some(*after),
+            AppError::Unavailable => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for AppError {

@@ -92,8 +92,28 @@ impl App {
         cursor: Option<String>,
         limit: Option<u32>,
     ) -> Result<(Vec<OptOut>, Option<String>), AppError> {
+        self.opt_outs_of(p, None, cursor, limit).await
+    }
+
+    /// The account-wide opt-outs (the default unsubscribe list), a page at a time.
+    pub async fn account_opt_outs(
+        &self,
+        p: &Principal,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<OptOut>, Option<String>), AppError> {
+        self.opt_outs_of(p, Some(""), cursor, limit).await
+    }
+
+    async fn opt_outs_of(
+        &self,
+        p: &Principal,
+        sender: Option<&str>,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<OptOut>, Option<String>), AppError> {
         let page = page(cursor, limit)?;
-        let items = self.store().list_opt_outs(&p.account_id, &page).await?;
+        let items = self.store().list_opt_outs(&p.account_id, sender, &page).await?;
         let next = next_cursor(&items, &page, |o| &o.phone);
         Ok((items, next))
     }

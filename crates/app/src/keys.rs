@@ -1,11 +1,14 @@
 //! Credentials issued after an account exists: `OAuth` client-credentials access tokens (an
 //! hour each) and API keys that expire after a chosen number of days.
 
+use std::net::IpAddr;
+
 use subtle::ConstantTimeEq;
 use textbird_store::NewCredential;
 use textbird_types::{new_id, now_millis};
 
 use crate::accounts::API_KEY_PREFIX;
+use crate::logins::Subject;
 use crate::secrets::{random_alphanumeric, random_key, sha256_hex};
 use crate::{App, AppError, Principal};
 
@@ -36,17 +39,26 @@ pub struct IssuedKey {
 
 impl App {
     /// Exchanges an account's `OAuth` client id and secret for an access token. Unknown ids
-    /// and wrong secrets are both `Unauthorized`, after the same work.
-    pub async fn oauth_access_token(&self, client_id: &str, client_secret: &str) -> Result<AccessToken, AppError> {
+    /// and wrong secrets are both `Unauthorized`, after the same work; past the `[logins]`
+    /// limits (per client id and per address `from`) every request is `RateLimited`.
+    pub async fn oauth_access_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        from: Option<IpAddr>,
+    ) -> Result<AccessToken, AppError> {
         const DUMMY: &str = "0000000000000000000000000000000000000000000000000000000000000000";
         if client_id.len() > 128 || client_secret.len() > 256 {
             return Err(AppError::Unauthorized);
         }
         let now = now_millis();
-        let credential = self.store().find_credential(client_id, now).await?.filter(|c| c.kind == "oauth_client");
-        let stored = credential.as_ref().and_then(|c| c.secret_hash.clone()).unwrap_or_else(|| DUMMY.to_owned());
-        let matches: bool = sha256_hex(client_secret).as_bytes().ct_eq(stored.as_bytes()).into();
-        let credential = credential.filter(|_| matches).ok_or(AppError::Unauthorized)?;
+        let check = async {
+            let credential = self.store().find_credential(client_id, now).await?.filter(|c| c.kind == "oauth_client");
+            let stored = credential.as_ref().and_then(|c| c.secret_hash.clone()).unwrap_or_else(|| DUMMY.to_owned());
+            let matches: bool = sha256_hex(client_secret).as_bytes().ct_eq(stored.as_bytes()).into();
+            Ok(credential.filter(|_| matches))
+        };
+        let credential = self.limited(Subject::Client(client_id), from, check).await?;
         let token = random_alphanumeric(ACCESS_TOKEN_LEN);
         self.store()
             .insert_credential(&NewCredential {

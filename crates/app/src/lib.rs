@@ -16,6 +16,7 @@ mod imports;
 mod inbound;
 mod keys;
 mod lists;
+mod logins;
 mod messages;
 mod people;
 mod rates;
@@ -77,6 +78,7 @@ struct Inner {
     principals: auth::PrincipalCache,
     budgets: auth::Budgets,
     minute_windows: auth::MinuteWindows,
+    login_checks: logins::Running,
     /// Imports running at once on this node.
     imports: tokio::sync::Semaphore,
 }
@@ -101,6 +103,7 @@ impl App {
                 principals: auth::PrincipalCache::default(),
                 budgets: auth::Budgets::default(),
                 minute_windows: auth::MinuteWindows::default(),
+                login_checks: logins::Running::default(),
                 imports,
             }),
         })

@@ -91,6 +91,32 @@ pub enum SendResult {
 /// Renders the response stored with an idempotency key.
 pub type Render<'a> = &'a (dyn Fn(&SendOutcome) -> (u16, String) + Sync);
 
+/// Why a message text cannot be sent, if it cannot: a control character other than layout
+/// (checked always), or more than `max_parts` parts (checked when `final_text`, the text as it
+/// will go out; a template is measured once rendered).
+fn body_problem(text: &str, max_parts: u32, final_text: bool) -> Option<String> {
+    if let Some(problem) = control_problem(text) {
+        return Some(problem);
+    }
+    let analysis = final_text.then(|| textbird_sms::analyze(text))?;
+    (analysis.parts > max_parts).then(|| {
+        format!(
+            "takes {} parts in {}, more than the {max_parts} a message may take",
+            analysis.parts,
+            analysis.encoding.as_str()
+        )
+    })
+}
+
+fn control_problem(text: &str) -> Option<String> {
+    textbird_sms::forbidden_control(text).map(|(at, c)| {
+        format!(
+            "must not contain control characters (U+{:04X} at character {at}); only newline, carriage return and tab are allowed",
+            u32::from(c)
+        )
+    })
+}
+
 impl App {
     pub async fn send(
         &self,
@@ -106,6 +132,8 @@ impl App {
             problems.push(FieldError::new("body", "is missing or empty: give `body` or `template_id`"));
         } else if body.chars().count() > settings.max_body_chars {
             problems.push(FieldError::new("body", format!("must be at most {} characters", settings.max_body_chars)));
+        } else if let Some(problem) = body_problem(&body, settings.max_parts, !render) {
+            problems.push(FieldError::new("body", problem));
         }
         let sender = match (req.from.as_deref(), &req.sender_list_id) {
             (Some(_), Some(_)) => {
@@ -145,8 +173,12 @@ impl App {
         {
             problems.push(FieldError::new("callback_url", e));
         }
-        if req.client_ref.as_ref().is_some_and(|r| r.chars().count() > MAX_CLIENT_REF) {
-            problems.push(FieldError::new("client_ref", format!("must be at most {MAX_CLIENT_REF} characters")));
+        if let Some(client_ref) = &req.client_ref {
+            if client_ref.chars().count() > MAX_CLIENT_REF {
+                problems.push(FieldError::new("client_ref", format!("must be at most {MAX_CLIENT_REF} characters")));
+            } else if let Some(problem) = control_problem(client_ref) {
+                problems.push(FieldError::new("client_ref", problem));
+            }
         }
         let validity = req.validity_secs.unwrap_or(settings.default_validity_secs);
         if !(MIN_VALIDITY_SECS..=MAX_VALIDITY_SECS).contains(&validity) {
@@ -273,6 +305,12 @@ impl App {
         let mut total = Money::ZERO;
         let mut sent = Vec::with_capacity(valid.len());
         let mut rows = Vec::with_capacity(valid.len());
+        // A rendered text is checked again: a recipient's fields may have made it longer or
+        // brought a control character into it.
+        if render && let Some(problem) = bodies.iter().find_map(|b| body_problem(b, settings.max_parts, true)) {
+            self.store().delete_short_links(&p.account_id, &batch_id).await?;
+            return Err(AppError::field("body", format!("as rendered for a recipient, {problem}")));
+        }
         for (((_, to, _, sender), id), body) in valid.into_iter().zip(ids).zip(bodies) {
             let analysis = textbird_sms::analyze(&body);
             let encoding = analysis.encoding.as_str();

@@ -5,8 +5,10 @@
 
 mod imports;
 mod secret;
+mod security;
 
 pub use imports::ImportSettings;
+pub use security::{LoginSettings, SecretSettings, parse_network};
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,8 @@ pub struct Settings {
     pub rates: RateSettings,
     pub dispatcher: DispatcherSettings,
     pub links: LinkSettings,
+    pub logins: LoginSettings,
+    pub secrets: SecretSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,13 +51,35 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// API requests per second per account (burst of one second's worth); 0 = unlimited.
     pub requests_per_second: u32,
+    /// Connections the kernel queues before they are accepted (the `listen(2)` backlog; the
+    /// kernel caps it at `net.core.somaxconn`).
+    pub backlog: u32,
+    /// This API as its clients reach it, such as `https://api.example.com`: the base of the
+    /// next-page URLs some dialects return. Empty: from the request (`X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` when the connection comes from a trusted proxy, else `Host`).
+    pub public_base_url: String,
+    /// Addresses or networks (`10.0.0.0/8`, `::1`) of the reverse proxies in front of this
+    /// server. Only connections from these have their `X-Forwarded-For`, `X-Forwarded-Proto`
+    /// and `X-Forwarded-Host` believed; every other client's are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), max_body_bytes: 4 * 1024 * 1024, requests_per_second: 0 }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+            requests_per_second: 0,
+            backlog: DEFAULT_BACKLOG,
+            public_base_url: String::new(),
+            trusted_proxies: Vec::new(),
+        }
     }
 }
+
+/// `listen(2)` backlog of the HTTP and SMPP listeners unless configured: bursts of several
+/// hundred simultaneous connections are queued, not reset.
+pub const DEFAULT_BACKLOG: u32 = 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,12 +88,15 @@ pub struct SmppServerSettings {
     pub listen: String,
     /// Outstanding requests a customer may have on one session before `ESME_RMSGQFUL`.
     pub window: u32,
-    /// Failed binds per client IP address per minute before further binds are refused.
+    /// No longer used: failed binds count towards the `[logins]` limits, like every other
+    /// password check. Accepted so that existing configuration files still load.
     pub max_failed_binds_per_minute: u32,
     /// Seconds without any PDU from the customer before the session is closed.
     pub idle_timeout_secs: u64,
     /// Sessions allowed at once (all accounts together).
     pub max_sessions: u32,
+    /// Connections the kernel queues before they are accepted (`listen(2)` backlog).
+    pub backlog: u32,
 }
 
 impl Default for SmppServerSettings {
@@ -78,6 +107,7 @@ impl Default for SmppServerSettings {
             max_failed_binds_per_minute: 10,
             idle_timeout_secs: 300,
             max_sessions: 1000,
+            backlog: DEFAULT_BACKLOG,
         }
     }
 }
@@ -344,6 +374,8 @@ pub struct MessageSettings {
     /// receipt, in seconds; then it becomes `no_receipt_status`, with an event and a webhook.
     pub receipt_grace_secs: u64,
     pub no_receipt_status: NoReceiptStatus,
+    /// Parts (SMS segments) one message may take; a longer body is refused, not charged.
+    pub max_parts: u32,
 }
 
 impl Default for MessageSettings {
@@ -356,6 +388,7 @@ impl Default for MessageSettings {
             max_body_chars: 1600,
             receipt_grace_secs: 3600,
             no_receipt_status: NoReceiptStatus::Unknown,
+            max_parts: 10,
         }
     }
 }
@@ -441,6 +474,18 @@ impl Settings {
         if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConfigError("links.public_base_url must start with http:// or https://".into()));
         }
+        let api_base = &self.http.public_base_url;
+        if !(api_base.is_empty() || api_base.starts_with("http://") || api_base.starts_with("https://")) {
+            return Err(ConfigError("http.public_base_url must start with http:// or https://".into()));
+        }
+        for proxy in &self.http.trusted_proxies {
+            if parse_network(proxy).is_none() {
+                return Err(ConfigError(format!("http.trusted_proxies: {proxy:?} is not an address or network")));
+            }
+        }
+        if self.messages.max_parts == 0 || self.messages.max_parts > 255 {
+            return Err(ConfigError("messages.max_parts must be 1 to 255".into()));
+        }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(ConfigError("database.sqlite_synchronous must be \"full\" or \"normal\"".into()));
         }
@@ -449,62 +494,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_then_env_layers_apply() {
-        let dir = std::env::temp_dir().join(format!("tbcfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("textbird.toml");
-        std::fs::write(
-            &path,
-            r#"
-[http]
-listen = "127.0.0.1:9000"
-[[connectors]]
-name = "carrier-a"
-kind = "smpp"
-host = "127.0.0.1"
-port = 2776
-system_id = "user"
-password = "secret"
-system_type = ""
-bind = "transceiver"
-window = 10
-tps = 0
-enquire_link_secs = 30
-[[routes]]
-prefix = ""
-connector = "carrier-a"
-priority = 0
-[webhooks]
-allow_private_networks = true
-"#,
-        )
-        .unwrap();
-        let s = Settings::load(&path, true).unwrap();
-        assert_eq!(s.http.listen, "127.0.0.1:9000");
-        assert_eq!(s.connectors[0].kind, ConnectorKind::Smpp);
-        assert!(!format!("{s:?}").contains("secret"), "password must not print");
-        assert_eq!(s.connectors[0].password.expose(), "secret");
-        assert!(s.webhooks.allow_private_networks);
-        std::fs::remove_dir_all(dir).ok();
-    }
-
-    #[test]
-    fn defaults_give_a_simulator_and_catch_all_route() {
-        let s = Settings::load(Path::new("/nonexistent/textbird.toml"), false).unwrap();
-        assert_eq!(s.connectors[0].kind, ConnectorKind::Simulator);
-        assert_eq!(s.routes[0].prefix, "");
-        assert!(Settings::load(Path::new("/nonexistent/textbird.toml"), true).is_err());
-    }
-
-    #[test]
-    fn unknown_route_connector_is_an_error() {
-        let mut s = Settings::default();
-        s.routes.push(RouteSettings { prefix: "31".into(), connector: "nope".into(), priority: 0 });
-        s.fill_defaults();
-        assert!(s.validate().is_err());
-    }
-}
+mod tests;

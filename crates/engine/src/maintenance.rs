@@ -1,7 +1,8 @@
 //! Housekeeping: gauges that need a query (messages by status, queue depth), pruning of
 //! idempotency records past their 24 hours, deletion of credentials (access tokens,
-//! expiring API keys) a day after they expired, and giving up on receipts that never came
-//! (`submitted` past the validity period plus the grace period).
+//! expiring API keys) a day after they expired, of failed logins older than the hour their
+//! limit counts, and giving up on receipts that never came (`submitted` past the validity
+//! period plus the grace period).
 
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ const SWEEP_BATCH: u32 = 1000;
 const IDEMPOTENCY_KEEP_MS: i64 = 25 * 3600 * 1000;
 /// Expired credentials are kept this long (so a refused key can still be traced to its account).
 const EXPIRED_CREDENTIALS_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// Failed logins are counted over an hour (`[logins]`).
+const LOGIN_FAILURES_KEEP_MS: i64 = 3600 * 1000;
 
 pub(crate) async fn run(store: Store, messages: MessageSettings, mut stop: watch::Receiver<bool>) {
     let mut tick = 0_u32;
@@ -43,6 +46,9 @@ pub(crate) async fn run(store: Store, messages: MessageSettings, mut stop: watch
                 Ok(n) if n > 0 => tracing::info!(removed = n, "deleted expired credentials"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "deleting expired credentials failed"),
+            }
+            if let Err(e) = store.prune_login_failures(now_millis() - LOGIN_FAILURES_KEEP_MS).await {
+                tracing::warn!(error = %e, "deleting old failed logins failed");
             }
         }
         tick = tick.wrapping_add(1);

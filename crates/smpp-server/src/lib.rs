@@ -1,15 +1,14 @@
 //! Customer-facing SMPP: Textbird as an SMSC. Customers bind with their account's username
-//! and password; `submit_sm` and `data_sm` go through the same `App::send` as the HTTP API
+//! and password (checked by `App::login`, under the same limits on guessing as every other
+//! login, counted per account and per client address); `submit_sm` and `data_sm` go through the same `App::send` as the HTTP API
 //! (validated, charged, opt-outs refused); receipts and inbound messages go back to the
 //! account's bound receivers as `deliver_sm`, queued in memory while none is bound.
 
 mod hub;
 mod session;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use textbird_app::App;
 use textbird_config::SmppServerSettings;
@@ -23,38 +22,13 @@ pub(crate) struct Shared {
     app: App,
     settings: SmppServerSettings,
     hub: Arc<Hub>,
-    failed_binds: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl Shared {
-    /// Whether `ip` may try to bind now (fewer failures than the limit in the last minute).
-    fn may_bind(&self, ip: IpAddr) -> bool {
-        let limit = self.settings.max_failed_binds_per_minute;
-        let map = self.failed_binds.lock().expect("poisoned");
-        match map.get(&ip) {
-            Some((since, n)) if since.elapsed() < Duration::from_mins(1) => *n < limit,
-            _ => true,
-        }
-    }
-
-    fn bind_failed(&self, ip: IpAddr) {
-        let mut map = self.failed_binds.lock().expect("poisoned");
-        if map.len() > 100_000 {
-            map.retain(|_, (since, _)| since.elapsed() < Duration::from_mins(1));
-        }
-        let entry = map.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= Duration::from_mins(1) {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-    }
 }
 
 /// Accepts customer connections on `listener` until `stop` turns true.
 pub async fn run(app: App, settings: SmppServerSettings, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let hub = Hub::start(app.notices(), app.store().clone(), stop.clone());
     let slots = Arc::new(Semaphore::new(settings.max_sessions.max(1) as usize));
-    let shared = Arc::new(Shared { app, settings, hub, failed_binds: Mutex::new(HashMap::new()) });
+    let shared = Arc::new(Shared { app, settings, hub });
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,

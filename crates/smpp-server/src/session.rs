@@ -26,6 +26,8 @@ use crate::Shared;
 const SYSTEM_ID: &str = "textbird";
 /// How long a `deliver_sm` waits for the customer's response.
 const DELIVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// SMPP 3.4 §4.1.1: `password` is a C-Octet String of at most 9 octets, 8 and the NUL.
+const MAX_PASSWORD_LEN: usize = 8;
 /// Parts of a concatenated submission wait this long for the rest.
 const PARTS_TIMEOUT: Duration = Duration::from_mins(1);
 
@@ -79,25 +81,22 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                 match (&bound, packet.pdu) {
                     (None, Pdu::Bind { kind, system_id, password, .. }) => {
                         let resp = Pdu::BindResp { kind, system_id: SYSTEM_ID.into() };
-                        if !shared.may_bind(peer.ip()) {
-                            let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
-                            continue;
-                        }
-                        if let Ok(principal) = shared.app.login(&system_id, &password).await {
-                            let receiver = if kind.can_receive() {
-                                let (rid, rx) = shared.hub.attach(&principal.account_id);
-                                outbound = Some(rx);
-                                Some(rid)
-                            } else {
-                                None
-                            };
-                            tracing::info!(peer = %peer, account = %principal.account_id, ?kind, "SMPP customer bound");
-                            bound = Some(Bound { principal, kind, receiver });
-                            let _ = session.send(status::OK, packet.sequence, &resp).await;
-                        } else {
-                            shared.bind_failed(peer.ip());
-                            tracing::warn!(peer = %peer, "SMPP bind refused: wrong credentials");
-                            let _ = session.send(status::BINDFAIL, packet.sequence, &resp).await;
+                        match bind(&shared, peer, &system_id, &password).await {
+                            Ok(principal) => {
+                                let receiver = if kind.can_receive() {
+                                    let (rid, rx) = shared.hub.attach(&principal.account_id);
+                                    outbound = Some(rx);
+                                    Some(rid)
+                                } else {
+                                    None
+                                };
+                                tracing::info!(peer = %peer, account = %principal.account_id, ?kind, "SMPP customer bound");
+                                bound = Some(Bound { principal, kind, receiver });
+                                let _ = session.send(status::OK, packet.sequence, &resp).await;
+                            }
+                            Err(code) => {
+                                let _ = session.send(code, packet.sequence, &resp).await;
+                            }
                         }
                     }
                     (Some(_), Pdu::Bind { kind, .. }) => {
@@ -185,6 +184,26 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     session.close();
     drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// Checks a bind's credentials: the principal, or the status to refuse it with. A `password`
+/// longer than SMPP 3.4 allows is `ESME_RINVPASWD` (never compared on its first 8 octets);
+/// wrong credentials, unknown users and binds refused by the login limits are all
+/// `ESME_RBINDFAIL`.
+async fn bind(shared: &Shared, peer: SocketAddr, system_id: &str, password: &str) -> Result<Principal, u32> {
+    // SMPP's C-Octet Strings are ASCII, where characters are octets; an octet that is not
+    // UTF-8 was read as one replacement character.
+    if password.chars().count() > MAX_PASSWORD_LEN {
+        tracing::warn!(peer = %peer, "SMPP bind refused: password longer than 8 octets");
+        return Err(status::INVPASWD);
+    }
+    match shared.app.login(system_id, password, Some(peer.ip())).await {
+        Ok(principal) => Ok(principal),
+        Err(e) => {
+            tracing::warn!(peer = %peer, error = %e, "SMPP bind refused");
+            Err(status::BINDFAIL)
+        }
+    }
 }
 
 /// The response PDU for `command_id` with an error status, or `generic_nack`.

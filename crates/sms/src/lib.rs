@@ -18,6 +18,13 @@ pub use pack::{pack_septets, unpack_septets};
 pub use parts::{Analysis, GSM7_MULTI, GSM7_SINGLE, Split, UCS2_MULTI, UCS2_SINGLE, analyze, split};
 pub use ucs2::{decode_ucs2, encode_ucs2};
 
+/// The first control character in `text` a message may not carry, with its position (in
+/// characters): every Unicode control (`Cc`: NUL, ESC, DEL, the C1 range, form feed) except
+/// newline, carriage return and tab, the three that handsets show as layout.
+pub fn forbidden_control(text: &str) -> Option<(usize, char)> {
+    text.chars().enumerate().find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// The character encoding an SMS is sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
@@ -70,6 +77,22 @@ impl FromStr for Encoding {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Encoding::parse(s).ok_or_else(|| UnknownEncoding(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::forbidden_control;
+
+    #[test]
+    fn layout_characters_pass_and_other_controls_are_found() {
+        assert_eq!(forbidden_control("Line 1\nLine 2\r\n\tend €😀"), None);
+        assert_eq!(forbidden_control("a\0b"), Some((1, '\0')));
+        assert_eq!(forbidden_control("\u{1b}[31m"), Some((0, '\u{1b}')));
+        assert_eq!(forbidden_control("x\u{7f}"), Some((1, '\u{7f}')));
+        assert_eq!(forbidden_control("page\u{c}break"), Some((4, '\u{c}')));
+        assert_eq!(forbidden_control("c1\u{85}"), Some((2, '\u{85}')));
+        assert_eq!(forbidden_control("zero\u{200d}width joiner"), None, "format characters are text");
     }
 }
 

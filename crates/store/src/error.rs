@@ -18,6 +18,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Unsupported(String),
+    #[error("{0}")]
+    Sealed(#[from] crate::SealError),
 }
 
 impl StoreError {

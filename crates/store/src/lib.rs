@@ -28,11 +28,14 @@ mod opt_out_cache;
 mod people_api;
 mod people_model;
 mod postgres;
+mod sealed;
+mod security_api;
 mod signals;
 mod sqlite;
 mod webhook_cache;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use content_model::*;
 pub use counts_api::Counted;
@@ -42,6 +45,7 @@ pub use lists::{List, ListFilter, ListKind, Member};
 pub use model::*;
 pub use people_model::{Contact, ContactFilter, ContactGroup, FieldDef, FieldType, SenderList, SenderRecord};
 pub use postgres::PostgresStore;
+pub use sealed::{KEY_LEN, Keyring, SealError, Sealed};
 pub use signals::{Notice, Signals};
 pub use sqlite::SqliteStore;
 
@@ -65,11 +69,14 @@ pub struct OpenOptions {
     /// Whether to apply pending migrations (every command does; tests that inspect a
     /// stopped server's database only check).
     pub migrate: bool,
+    /// Seals secrets the server reads back (webhook and callback signing secrets) before they
+    /// are stored, and opens them when read. Empty: they are stored as they are.
+    pub keyring: Arc<Keyring>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { sqlite_synchronous_full: true, max_connections: 8, writers: 2, migrate: true }
+        Self { sqlite_synchronous_full: true, max_connections: 8, writers: 2, migrate: true, keyring: Arc::default() }
     }
 }
 
@@ -188,8 +195,14 @@ impl Store {
     pub async fn opted_out(&self, account_id: &str, sender: &str, phones: &[&str]) -> Result<Vec<String>, StoreError> {
         delegate!(self, s => s.opted_out(account_id, sender, phones).await)
     }
-    pub async fn list_opt_outs(&self, account_id: &str, page: &Page) -> Result<Vec<OptOut>, StoreError> {
-        delegate!(self, s => s.list_opt_outs(account_id, page).await)
+    /// Opt-outs by phone; with `sender`, only that sender's (`""`: the account-wide ones).
+    pub async fn list_opt_outs(
+        &self,
+        account_id: &str,
+        sender: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<OptOut>, StoreError> {
+        delegate!(self, s => s.list_opt_outs(account_id, sender, page).await)
     }
     pub async fn set_opt_out(
         &self,

@@ -79,6 +79,16 @@ pub struct Page {
     pub limit: u32,
 }
 
+/// How often one subject failed a password check since some time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCount {
+    pub subject: String,
+    pub failures: u32,
+    /// Epoch ms of the oldest and the newest failure counted.
+    pub first_at: i64,
+    pub last_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub id: String,

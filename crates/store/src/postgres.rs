@@ -64,7 +64,7 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<PostgresSto
     sql::check_schema(&pool, &MIGRATOR, has_table, options.migrate).await?;
     // Writers per node, each a connection with its own batches: PostgreSQL commits them side
     // by side, so a node is not bound by one commit's round trips at a time.
-    let store = PostgresStore::start(pool.clone(), connect, options.writers.max(1)).await?;
+    let store = PostgresStore::start(pool.clone(), connect, options.writers.max(1), options.keyring.clone()).await?;
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen("textbird_cache").await?;
     tokio::spawn(follow_changes(listener, store.clone()));

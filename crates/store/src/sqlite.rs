@@ -64,7 +64,7 @@ pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<SqliteSto
     sql::check_schema(&pool, &MIGRATOR, has_table, options.migrate).await?;
     tokio::spawn(checkpoint_in_background(pool.clone()));
     // One write lock: one writer, batching everything.
-    SqliteStore::start(pool, connect, 1).await
+    SqliteStore::start(pool, connect, 1, options.keyring.clone()).await
 }
 
 /// How often the WAL is copied back into the database file.

@@ -14,6 +14,9 @@ pub struct Server {
     pub admin: Account,
     bin: PathBuf,
     database: Database,
+    /// Whether the processes get [`POSTGRES_SECRETS_KEY`] (on PostgreSQL, unless the
+    /// configuration has a `[secrets]` section of its own).
+    shared_key: bool,
     dir: tempfile::TempDir,
     child: Option<Child>,
     http: reqwest::Client,
@@ -28,6 +31,9 @@ pub struct Account {
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `[secrets] key` of servers on PostgreSQL, where nodes (and the commands run beside
+/// them) must share one; on `SQLite` each server makes its own in its data directory.
+pub const POSTGRES_SECRETS_KEY: &str = "dGV4dGJpcmQtdGVzdC1zZWNyZXRzLWtleS0zMmJ5dGU=";
 
 /// Where a server keeps its data.
 enum Database {
@@ -77,6 +83,7 @@ impl Server {
             smpp: String::new(),
             admin: Account { id: String::new(), api_key: String::new(), json: Value::Null },
             bin: PathBuf::from(bin),
+            shared_key: !matches!(database, Database::Sqlite) && !config.contains("[secrets]"),
             database,
             dir,
             child: None,
@@ -108,6 +115,11 @@ impl Server {
         }
     }
 
+    /// Environment every process of this server gets.
+    fn env(&self) -> Vec<(&'static str, &'static str)> {
+        if self.shared_key { vec![("TEXTBIRD_SECRETS__KEY", POSTGRES_SECRETS_KEY)] } else { Vec::new() }
+    }
+
     fn common_args(&self) -> Vec<String> {
         let mut args = vec![
             "--config".into(),
@@ -133,6 +145,7 @@ impl Server {
             .arg("serve")
             .args(self.common_args())
             .args(["--http", "127.0.0.1:0", "--smpp", "127.0.0.1:0"])
+            .envs(self.env())
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(log)
@@ -201,7 +214,7 @@ impl Server {
 
     /// Runs a command of the binary against this server's config and database.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin).args(args).args(self.common_args()).output().expect("run textbird")
+        Command::new(&self.bin).args(args).args(self.common_args()).envs(self.env()).output().expect("run textbird")
     }
 
     pub fn create_account(&self, name: &str, balance: &str, country: &str) -> Account {

@@ -57,6 +57,26 @@ pub enum Command {
         #[command(subcommand)]
         command: RatesCommand,
     },
+    /// The key that encrypts stored secrets (`[secrets]`): make one, encrypt a value for the
+    /// configuration, re-encrypt the database under the current key.
+    Secrets {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a new random key (base64) for `[secrets] key` or `TEXTBIRD_SECRETS__KEY`.
+    GenerateKey,
+    /// Read a value (such as an SMPP connector password) from standard input and print it
+    /// encrypted under the current key, for the configuration file.
+    Seal,
+    /// Re-encrypt every stored secret under the current key (after `[secrets] key` changed
+    /// and the old key moved to `previous_keys`); then the old key can be dropped.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,20 @@
 //! Every command but `serve`: they open the same database as the server (and may run while
 //! it does).
 
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
 use textbird_app::{App, NewAccountRequest, parse_rates_csv};
 use textbird_config::Settings;
-use textbird_store::{OpenOptions, Store};
+use textbird_store::{Keyring, OpenOptions, Sealed, Store};
 use textbird_types::Money;
 
-use crate::cli::{AccountsCommand, Cli, Command, Common, RatesCommand};
+use crate::cli::{AccountsCommand, Cli, Command, Common, RatesCommand, SecretsCommand};
+
+/// The key made on first use when none is configured (`SQLite` only), beside the database.
+const KEY_FILE: &str = "secrets.key";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -42,7 +49,113 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Secrets { common, command } => secrets(&load_settings(&common)?, command).await,
     }
+}
+
+async fn secrets(settings: &Settings, command: SecretsCommand) -> anyhow::Result<()> {
+    match command {
+        SecretsCommand::GenerateKey => println!("{}", Keyring::generate_key()),
+        SecretsCommand::Seal => {
+            let keyring = keyring(settings)?;
+            if keyring.current_id().is_none() {
+                bail!("no [secrets] key is configured to seal with");
+            }
+            let mut value = String::new();
+            std::io::stdin().read_to_string(&mut value).context("cannot read standard input")?;
+            let value = value.strip_suffix('\n').unwrap_or(&value);
+            let value = value.strip_suffix('\r').unwrap_or(value);
+            println!("{}", keyring.seal(value, Sealed::ConnectorPassword));
+        }
+        SecretsCommand::Rotate => {
+            let store = open_store(settings, true).await?;
+            let result = store.reseal_secrets().await;
+            store.close().await;
+            let key = keyring(settings)?.current_id().map(str::to_owned);
+            let Some(key) = key else { bail!("no [secrets] key is configured to seal with") };
+            println!("{}", serde_json::json!({ "resealed": result?, "key": key }));
+        }
+    }
+    Ok(())
+}
+
+/// The keys that seal stored secrets: `[secrets] key` (or `key_file`) and `previous_keys`.
+/// Without one, on `SQLite` a key is made once beside the database file (in the data
+/// directory unless a `sqlite://` URL puts the file elsewhere); on PostgreSQL, where every
+/// node must share the key, nothing is sealed until one is configured.
+pub fn keyring(settings: &Settings) -> anyhow::Result<Keyring> {
+    let s = &settings.secrets;
+    let current = if !s.key.expose().is_empty() {
+        Some(s.key.expose().to_owned())
+    } else if let Some(file) = &s.key_file {
+        Some(std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?)
+    } else {
+        match settings.database.url.as_ref().map(textbird_config::Secret::expose) {
+            Some(url) if url.starts_with("postgres") => None,
+            // Beside the SQLite file, wherever the URL puts it.
+            Some(url) => {
+                let path =
+                    Path::new(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url));
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                Some(data_dir_key(dir)?)
+            }
+            None => Some(data_dir_key(&settings.database.data_dir)?),
+        }
+    };
+    let previous = s
+        .previous_keys
+        .iter()
+        .map(|k| Keyring::parse_key(k.expose()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("[secrets] previous_keys")?;
+    match current {
+        Some(key) => Ok(Keyring::new(&Keyring::parse_key(&key).context("[secrets] key")?, &previous)),
+        None if previous.is_empty() => Ok(Keyring::default()),
+        None => bail!("[secrets] previous_keys is set but [secrets] key is not"),
+    }
+}
+
+/// The key in `dir/secrets.key`, made (readable by its owner only) when missing. Two
+/// processes starting together agree on one: the file appears whole, by a hard link.
+fn data_dir_key(dir: &Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(KEY_FILE);
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let temp = dir.join(format!(".{KEY_FILE}.{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .with_context(|| format!("cannot write {}", temp.display()))?;
+    file.write_all(Keyring::generate_key().as_bytes())?;
+    file.sync_all()?;
+    let linked = std::fs::hard_link(&temp, &path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => tracing::warn!(
+            file = %path.display(),
+            "made a key for the secrets stored in the database; keep it with the database's backups, or set [secrets] key"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+    }
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Opens the connector passwords the configuration gives sealed (`textbird secrets seal`).
+pub fn open_connector_passwords(settings: &mut Settings, keyring: &Keyring) -> anyhow::Result<()> {
+    for c in &mut settings.connectors {
+        let plain = keyring
+            .open(c.password.expose(), Sealed::ConnectorPassword)
+            .with_context(|| format!("the password of connector {:?}", c.name))?;
+        c.password = textbird_config::Secret::new(plain);
+    }
+    Ok(())
 }
 
 /// Defaults, then the config file, then `TEXTBIRD_*__*` variables, then flags.
@@ -67,6 +180,7 @@ pub async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<St
         max_connections: settings.database.max_connections,
         writers: settings.database.writers.max(1) as usize,
         migrate,
+        keyring: Arc::new(keyring(settings)?),
     };
     let store = match &settings.database.url {
         Some(url) => Store::open_url(url.expose(), &options).await,

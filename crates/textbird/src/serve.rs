@@ -10,7 +10,7 @@ use textbird_app::{App, NewAccountRequest};
 use textbird_config::Settings;
 use textbird_engine::Engine;
 
-use crate::commands::{describe, open_store};
+use crate::commands::{describe, keyring, open_connector_passwords, open_store};
 
 /// SIGTERM to exit: in-flight submissions get this long, the whole shutdown stays under 10 s.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
@@ -23,9 +23,23 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         .context("metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    let keyring = keyring(&settings)?;
+    open_connector_passwords(&mut settings, &keyring)?;
+    if keyring.current_id().is_none() {
+        tracing::warn!("webhook signing secrets are stored unencrypted: set [secrets] key (the same on every node)");
+    }
     let store = open_store(&settings, true).await?;
+    // Secrets stored before encryption, or under a previous key, are sealed under the current one.
+    let resealed = store.reseal_secrets().await?;
+    if resealed > 0 {
+        tracing::info!(
+            count = resealed,
+            key = keyring.current_id().unwrap_or_default(),
+            "sealed stored secrets under the current key"
+        );
+    }
     // Bound before any work starts, so the node's default name can carry its port.
-    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+    let listener = listen(&settings.http.listen, settings.http.backlog)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
     let addr = listener.local_addr()?;
@@ -61,7 +75,7 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let smpp_task = if settings.smpp_server.listen.is_empty() {
         None
     } else {
-        let smpp = tokio::net::TcpListener::bind(&settings.smpp_server.listen)
+        let smpp = listen(&settings.smpp_server.listen, settings.smpp_server.backlog)
             .await
             .with_context(|| format!("cannot listen for SMPP on {}", settings.smpp_server.listen))?;
         let addr = smpp.local_addr()?;
@@ -76,7 +90,11 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     // A stable line on stdout, so scripts and tests can find the port when it was 0.
     println!("Listening on http://{addr}");
     let router = textbird_api::router(app, Arc::new(move || prometheus.render()));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("HTTP server")?;
+    // Connect info: the peer's address, for the limits on failed logins.
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server")?;
 
     tracing::info!("shutting down: finishing in-flight work");
     rates_task.abort();
@@ -89,6 +107,19 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A listener on `address` (`host:port`, the first address it resolves to) whose kernel
+/// queue holds `backlog` connections not yet accepted, so a burst is queued rather than reset.
+async fn listen(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host(address)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolves to nothing"))?;
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog.max(1))
 }
 
 /// `[dispatcher] node`, or the host name and the HTTP port: unique among nodes on one

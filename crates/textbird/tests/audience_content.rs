@@ -407,6 +407,25 @@ async fn malformed_content_requests_are_problems() {
 }
 
 #[tokio::test]
+async fn a_batch_link_report_is_found_for_its_own_account_only() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let other = server.create_account("Other", "10", "NL");
+    let body = json!({"to": "+31612345678", "from": "Acme", "body": "No links here"});
+    let (status, sent) = server.post(&acme.api_key, "/v1/messages", &body).await;
+    assert_eq!(status, 201, "{sent}");
+    let path = format!("/v1/batches/{}/link-report", sent["batch_id"].as_str().unwrap());
+    let (status, report) = server.get(&acme.api_key, &path).await;
+    assert_eq!((status, report["recipients"].as_i64()), (200, Some(0)), "the owner's send without links: {report}");
+    let reply = server.request("GET", &other.api_key, &path, None, &[]).await;
+    assert_problem(&reply, 404);
+    let reply = server
+        .request("GET", &acme.api_key, "/v1/batches/01900000-0000-7000-8000-000000000000/link-report", None, &[])
+        .await;
+    assert_problem(&reply, 404);
+}
+
+#[tokio::test]
 async fn content_routes_are_in_the_openapi_document() {
     let server = Server::start(BIN, "");
     let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();

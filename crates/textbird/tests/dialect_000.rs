@@ -494,3 +494,28 @@ async fn every_endpoint_answers_bad_input_in_the_dialects_envelope() {
     assert!(server.all_messages(&key, "").await.is_empty());
     assert_eq!(server.balance(&key).await, "10.0000");
 }
+
+#[tokio::test]
+async fn page_urls_believe_forwarded_headers_only_from_trusted_proxies() {
+    let forwarded = [("x-forwarded-host", "evil.example"), ("x-forwarded-proto", "https")];
+    let cases = [
+        ("", None),
+        ("[http]\ntrusted_proxies = [\"127.0.0.0/8\"]\n", Some("https://evil.example")),
+        (
+            "[http]\npublic_base_url = \"https://sms.example.com/\"\ntrusted_proxies = [\"127.0.0.1\"]\n",
+            Some("https://sms.example.com"),
+        ),
+    ];
+    for (config, base) in cases {
+        let server = Server::start(BIN, config);
+        let (token, _) = account(&server, "Acme").await;
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![("authorization", bearer.as_str()), ("accept", "application/json")];
+        headers.extend(forwarded);
+        let r = Reply::read(server.raw("GET", "/api/v3/sms", &headers, Vec::new()).await).await;
+        let path = ok(&r)["path"].as_str().unwrap().to_owned();
+        // Untrusted: the Host the client connected to, never the forwarded one.
+        let expected = base.map_or_else(|| format!("{}/api/v3/sms", server.base), |b| format!("{b}/api/v3/sms"));
+        assert_eq!(path, expected, "config {config:?}");
+    }
+}

@@ -3,6 +3,7 @@
 //! and groups), every error in the dialect's envelope, expired tokens, other accounts' ids, and
 //! a message sent through the dialect seen, delivered and charged as a native one.
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use textbird_test_support::{Account, Reply, Server, eventually};
 
@@ -121,7 +122,9 @@ async fn native(server: &Server, c: &Client, external_id: i64) -> Value {
 
 #[tokio::test]
 async fn the_token_endpoint_answers_as_the_document_and_refuses_bad_clients() {
-    let server = Server::start(BIN, "");
+    // Every bad request below comes from one address: no delay between them here (the limits
+    // themselves are `login_limits.rs`'s).
+    let server = Server::start(BIN, "[logins]\nfailures_before_delay = 100\n");
     let acme = server.create_account("Acme", "10", "CR");
     let (id, secret) = (acme.json["client_id"].as_str().unwrap(), acme.json["client_secret"].as_str().unwrap());
     assert!(!token(&server, &acme).await.is_empty());
@@ -133,15 +136,34 @@ async fn the_token_endpoint_answers_as_the_document_and_refuses_bad_clients() {
     for (body, status, error) in [
         (format!("client_id={id}&client_secret=wrong"), 401, "invalid_client"),
         (format!("client_id=nobody&client_secret={secret}"), 401, "invalid_client"),
-        (format!("client_secret={secret}"), 400, "invalid_request"),
-        (format!("client_id={id}"), 400, "invalid_request"),
+        (format!("client_secret={secret}"), 401, "invalid_client"),
+        (format!("client_id={id}"), 401, "invalid_client"),
+        (format!("client_id={id}&client_secret="), 401, "invalid_client"),
+        (String::new(), 401, "invalid_client"),
         (format!("grant_type=password&client_id={id}&client_secret={secret}"), 400, "unsupported_grant_type"),
         ("{\"client_id\":".to_owned(), 400, "invalid_request"),
     ] {
         let r = call(&server, "POST", path, None, FORM, &body).await;
         assert_eq!((r.status, r.body["error"].as_str()), (status, Some(error)), "{body}: {}", r.text);
         assert!(r.body["error_description"].is_string(), "{}", r.text);
+        if status == 401 {
+            assert_eq!(r.header("www-authenticate"), Some("Basic"), "{body}");
+        }
     }
+    // HTTP Basic: a wrong or missing secret is 401 `invalid_client` with `WWW-Authenticate: Basic`.
+    let basic = |user_pass: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass));
+    for credentials in [format!("{id}:wrong"), format!("{id}:"), format!("nobody:{secret}")] {
+        let auth = basic(&credentials);
+        let headers = [("authorization", auth.as_str()), ("content-type", FORM)];
+        let r = server.raw("POST", path, &headers, b"grant_type=client_credentials".to_vec()).await;
+        assert_eq!(r.status().as_u16(), 401, "{credentials}");
+        assert_eq!(r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Basic"));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client", "{credentials}: {body}");
+    }
+    let auth = basic(&format!("{id}:{secret}"));
+    let r = server.raw("POST", path, &[("authorization", auth.as_str()), ("content-type", FORM)], Vec::new()).await;
+    assert_eq!(r.status().as_u16(), 200, "Basic with the right secret");
     // The client id and secret are not an access token.
     let r = call(&server, "GET", "/api/v1/sms/", Some(secret), JSON, "").await;
     assert_error(&r, 401);

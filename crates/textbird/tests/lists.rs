@@ -605,3 +605,46 @@ async fn every_list_route_is_in_the_openapi_document() {
         assert!(send.get(field).is_some(), "SendBody documents {field}: {send}");
     }
 }
+
+#[tokio::test]
+async fn unsubscribe_pages_are_full_when_sender_scoped_opt_outs_sort_between() {
+    let server = Server::start(BIN, "[messages]\nopt_out_scope = \"sender\"\n");
+    let acme = server.create_account("Acme", "10", "NL");
+    let key = &acme.api_key;
+    let (status, _) = server.post(key, "/v1/numbers", &json!({"number": "+31612340000"})).await;
+    assert_eq!(status, 201);
+    // Even numbers STOP by SMS (opted out of that sender only), odd ones are added to the
+    // account-wide list: the two kinds interleave by phone.
+    for i in 0..12 {
+        let phone = format!("+316123450{i:02}");
+        if i % 2 == 0 {
+            let inbound = json!({"from": phone, "to": "+31612340000", "body": "STOP"});
+            let (status, b) = server.post(key, "/v1/simulator/inbound", &inbound).await;
+            assert!(status < 300, "{b}");
+        } else {
+            let (status, _) = server.post(key, "/v1/unsubscribes", &json!({"phone": phone})).await;
+            assert_eq!(status, 201);
+        }
+    }
+    textbird_test_support::eventually(20, "the STOPs are stored", || async {
+        let (_, all) = server.get(key, "/v1/opt-outs?limit=100").await;
+        (all["data"].as_array().map(Vec::len) == Some(12)).then_some(())
+    })
+    .await;
+    let mut seen = Vec::new();
+    let mut path = "/v1/unsubscribes?limit=2".to_owned();
+    loop {
+        let (status, page) = server.get(key, &path).await;
+        assert_eq!(status, 200, "{page}");
+        let data = page["data"].as_array().unwrap();
+        let next = page["next_cursor"].as_str();
+        if next.is_some() {
+            assert_eq!(data.len(), 2, "a page before the last is full: {page}");
+        }
+        seen.extend(data.iter().map(|o| o["phone"].as_str().unwrap().to_owned()));
+        let Some(cursor) = next else { break };
+        path = format!("/v1/unsubscribes?limit=2&cursor={}", cursor.replace('+', "%2B"));
+    }
+    let odd: Vec<String> = (0..12).filter(|i| i % 2 == 1).map(|i| format!("+316123450{i:02}")).collect();
+    assert_eq!(seen, odd, "exactly the account-wide opt-outs");
+}

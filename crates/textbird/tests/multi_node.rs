@@ -326,3 +326,27 @@ async fn an_smpp_customer_gets_receipts_and_inbound_messages_another_node_handle
     let mos = esme.events().into_iter().filter(|e| e["event"] == "deliver_sm" && e["esm_class"] == 0).count();
     assert_eq!(mos, 1, "passed on once, though later sweeps see it again");
 }
+
+/// Failed logins are counted in the database: failures on one node lock the account on the
+/// other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_on_one_node_lock_the_account_on_the_other() {
+    let Some(db) = postgres::scratch("failed_logins_on_one_node") else { return };
+    let config = "[logins]\nmax_failures_per_hour = 5\nfailures_before_delay = 1000\n";
+    let a = Server::start_node(BIN, config, &db.url);
+    let b = Server::start_node(BIN, config, &db.url);
+    let acme = a.create_account("Acme", "10", "NL");
+    let user = acme.json["username"].as_str().unwrap();
+    let password = acme.json["password"].as_str().unwrap();
+    for i in 0..5 {
+        assert_eq!(generate_key(if i % 2 == 0 { &a } else { &b }, user, "wrongpw1").await, 401);
+    }
+    assert_eq!(generate_key(&b, user, password).await, 429, "node b counts node a's failures");
+    assert_eq!(generate_key(&a, user, password).await, 429);
+}
+
+async fn generate_key(server: &Server, user: &str, password: &str) -> u16 {
+    let body = format!("username={user}&password={password}&expiry_days=1").into_bytes();
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    server.raw("POST", "/api/generate-key", &headers, body).await.status().as_u16()
+}

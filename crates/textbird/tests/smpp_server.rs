@@ -59,7 +59,7 @@ async fn binds_with_the_accounts_username_and_password_only() {
         let resp = esme.wait_event(15, "bind_resp").await;
         assert_eq!(status(&resp), 0, "{bind}: {resp}");
     }
-    let wrong = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", "not-the-password"]);
+    let wrong = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", "wrongpw1"]);
     let resp = wrong.wait_event(15, "bind_resp").await;
     assert_eq!(status(&resp), 0x0D, "ESME_RBINDFAIL: {resp}");
     let nobody = Peer::esme_js(&server.smpp, &["--system-id", "nobody", "--password", &password]);
@@ -70,6 +70,23 @@ async fn binds_with_the_accounts_username_and_password_only() {
     assert_eq!(status(&py.wait_event(15, "bind_resp").await), 0);
     let py = Peer::esme_py(&server.smpp, &["--system-id", &user, "--password", "wrong"]);
     assert_eq!(status(&py.wait_event(15, "bind_resp").await), 0x0D);
+}
+
+#[tokio::test]
+async fn a_password_longer_than_eight_characters_is_refused_even_when_it_starts_right() {
+    let (server, acme) = start();
+    let (user, password) = credentials(&acme);
+    assert_eq!(password.len(), 8, "account passwords fit SMPP's field");
+    for suffix in ["x", "xxxxxxxx"] {
+        let long = format!("{password}{suffix}");
+        let esme = Peer::esme_js(&server.smpp, &["--system-id", &user, "--password", &long]);
+        let resp = esme.wait_event(15, "bind_resp").await;
+        assert_eq!(status(&resp), 0x0E, "ESME_RINVPASWD for {} characters: {resp}", long.len());
+    }
+    // (smpplib cuts a password to 8 octets itself before sending it, so only npm `smpp`,
+    // which sends what it is given, can show the server's side.)
+    // The right password still binds.
+    bound_esme(&server, &acme, &[]).await;
 }
 
 #[tokio::test]

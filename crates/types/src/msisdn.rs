@@ -24,8 +24,12 @@ pub fn parse_country(code: &str) -> Option<CountryId> {
 const MAX_INPUT_LEN: usize = 40;
 
 impl Msisdn {
-    /// Reads a number as a person would write it. Numbers without a country code
-    /// (`0612345678`) are read in `default_country`; `00` and `+` prefixes are international.
+    /// Reads a number as a person would write it. Numbers with `+` are international; so are
+    /// those that start with the international call prefix of `default_country` (`00` in the
+    /// Netherlands, `011` in the United States: the `phonenumber` metadata's), and everything
+    /// else is national in `default_country`. So `0031…` is `+31…` for a Dutch account and
+    /// no number at all for an American one. Without a default country, a bare digit string
+    /// (after an optional `00`) is taken as international.
     pub fn parse(input: &str, default_country: Option<CountryId>) -> Result<Self, NumberError> {
         let unparsable = || NumberError::Unparsable(input.to_owned());
         let trimmed = input.trim();
@@ -37,20 +41,18 @@ impl Msisdn {
         {
             return Err(unparsable());
         }
-        let normalised;
-        let text = if let Some(rest) = trimmed.strip_prefix("00") {
-            normalised = format!("+{rest}");
-            normalised.as_str()
-        } else {
-            trimmed
-        };
-        let country = if text.starts_with('+') { None } else { default_country };
-        if country.is_none() && !text.starts_with('+') {
-            // Without a default country a bare digit string is taken as international.
-            normalised_plus(text).ok_or_else(unparsable).and_then(|t| Self::parse_strict(&t, input))
-        } else {
-            let number = phonenumber::parse(country, text).map_err(|_| unparsable())?;
-            Self::validated(&number, input)
+        let country = if trimmed.starts_with('+') { None } else { default_country };
+        match country {
+            // The parser strips the country's own international prefix, and only that.
+            Some(country) => {
+                let number = phonenumber::parse(Some(country), trimmed).map_err(|_| unparsable())?;
+                Self::validated(&number, input)
+            }
+            None if trimmed.starts_with('+') => Self::parse_strict(trimmed, input),
+            None => {
+                let text = trimmed.strip_prefix("00").unwrap_or(trimmed);
+                normalised_plus(text).ok_or_else(unparsable).and_then(|t| Self::parse_strict(&t, input))
+            }
         }
     }
 
@@ -123,6 +125,16 @@ mod tests {
     fn local_numbers_use_the_default_country() {
         assert_eq!(Msisdn::parse("06 1234 5678", nl()).unwrap().as_str(), "+31612345678");
         assert_eq!(Msisdn::parse("(202) 555-0143", parse_country("US")).unwrap().as_str(), "+12025550143");
+    }
+
+    #[test]
+    fn a_leading_00_is_international_only_where_the_country_dials_00() {
+        assert_eq!(Msisdn::parse("0031612345678", nl()).unwrap().as_str(), "+31612345678", "NL dials 00");
+        assert_eq!(Msisdn::parse("0044 7911 123456", parse_country("GB")).unwrap().as_str(), "+447911123456");
+        let us = parse_country("US");
+        assert!(Msisdn::parse("0031612345678", us).is_err(), "the US dials 011, so 0031… is no number there");
+        assert_eq!(Msisdn::parse("011 31 6 12345678", us).unwrap().as_str(), "+31612345678", "011 is the US's");
+        assert_eq!(Msisdn::parse("+31612345678", us).unwrap().as_str(), "+31612345678", "+ is always international");
     }
 
     #[test]

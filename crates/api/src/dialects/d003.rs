@@ -325,15 +325,7 @@ async fn try_list(app: &App, parts: &Parts) -> Result<Value, Error> {
     }
     c.sent_done = c.sent_done || (used_sent == sent_len && !sent_more);
     c.received_done = c.received_done || (used_received == received_len && !received_more);
-    let next_page =
-        (!(c.sent_done && c.received_done)).then(|| format!("{}/v1/sms/messages?token={}", base(parts), c.token()));
+    let next_page = (!(c.sent_done && c.received_done))
+        .then(|| format!("{}/v1/sms/messages?token={}", crate::extract::origin::public_base(parts), c.token()));
     Ok(json!({"query": c.query(), "data": data, "next_page": next_page}))
-}
-
-/// `scheme://host` as the client called it.
-fn base(parts: &Parts) -> String {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }

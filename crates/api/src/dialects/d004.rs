@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use textbird_app::{App, AppError, MAX_KEY_DAYS, Principal, SendRequest, SendResult};
 use textbird_types::Money;
 
-use super::{BodyError, Params, app_error, digits};
+use super::{BodyError, Params, app_error, digits, retry_after};
+use crate::extract::origin::client_ip;
 
 const INVALID_NUMBER: &str = "Invalid phone number format.";
 const UNAUTHORIZED: &str = "Unauthorized.";
@@ -33,7 +34,7 @@ pub(super) fn router() -> Router<App> {
 
 /// A method a 004 path does not take: 405 in 004's envelope.
 async fn wrong_method() -> Response {
-    Error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.".into(), None).into_response()
+    Error::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.".into(), None).into_response()
 }
 
 /// `GET /api/v2`: what this dialect serves (the vendor shows a Swagger page here).
@@ -61,13 +62,18 @@ const OAUTH2_CALLBACK: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// An error in 004's envelope.
-struct Error(StatusCode, String, Option<String>);
+/// An error in 004's envelope: status, message, the `help` line of `/api/v2` answers, and
+/// the `Retry-After` of a refusal that passes.
+struct Error(StatusCode, String, Option<String>, Option<std::time::Duration>);
 
 impl Error {
+    fn new(status: StatusCode, error: String, help: Option<String>) -> Self {
+        Error(status, error, help, None)
+    }
+
     /// An error with the `help` line the `/api/v2` answers carry.
     fn with_help(status: StatusCode, error: &str, help: &str) -> Self {
-        Error(status, error.to_owned(), Some(help.to_owned()))
+        Error::new(status, error.to_owned(), Some(help.to_owned()))
     }
 }
 
@@ -77,7 +83,9 @@ impl IntoResponse for Error {
             Some(help) => json!({"error": self.1, "help": help}),
             None => json!({"error": self.1}),
         };
-        (self.0, Json(body)).into_response()
+        let mut res = (self.0, Json(body)).into_response();
+        retry_after(&mut res, self.3);
+        res
     }
 }
 
@@ -87,17 +95,17 @@ impl From<AppError> for Error {
         if let AppError::Validation(fields) = &e
             && fields.iter().any(|f| f.field.starts_with("to"))
         {
-            return Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None);
+            return Error::new(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None);
         }
         let (status, message) = app_error(&e, &|f| f.replacen("body", "message_body", 1));
         let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
-        Error(status, message, None)
+        Error(status, message, None, e.retry_after())
     }
 }
 
 /// A parameter from the form or JSON body, else from the URL query.
 fn param<'a>(query: &'a Params, body: &'a Params, name: &str) -> Result<Option<&'a str>, Error> {
-    let bad = |m| Error(StatusCode::BAD_REQUEST, m, None);
+    let bad = |m| Error::new(StatusCode::BAD_REQUEST, m, None);
     Ok(body.text(name).map_err(bad)?.or(query.text(name).map_err(bad)?))
 }
 
@@ -109,21 +117,24 @@ fn respond(result: Result<Value, Error>) -> Response {
 }
 
 /// `POST /v1/sms/send`: the message to every number; 200 with each number's message id.
-pub(super) async fn send(app: App, query: Params, body: Params) -> Response {
-    respond(try_send(&app, &query, &body).await)
+pub(super) async fn send(app: App, parts: &Parts, query: Params, body: Params) -> Response {
+    respond(try_send(&app, parts, &query, &body).await)
 }
 
-async fn try_send(app: &App, query: &Params, body: &Params) -> Result<Value, Error> {
-    let p = login(app, query, body).await?;
+async fn try_send(app: &App, parts: &Parts, query: &Params, body: &Params) -> Result<Value, Error> {
+    let p = login(app, parts, query, body).await?;
     send_as(app, &p, query, body).await
 }
 
-/// The account whose `username` and `password` the request carries.
-async fn login(app: &App, query: &Params, body: &Params) -> Result<Principal, Error> {
+/// The account whose `username` and `password` the request carries. Past the limits on
+/// failed logins: 429 with `Retry-After`, whatever the password.
+async fn login(app: &App, parts: &Parts, query: &Params, body: &Params) -> Result<Principal, Error> {
     let username = param(query, body, "username")?.unwrap_or_default();
     let password = param(query, body, "password")?.unwrap_or_default();
-    let p =
-        app.login(username, password).await.map_err(|_| Error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into(), None))?;
+    let p = app.login(username, password, client_ip(parts)).await.map_err(|e| match e {
+        AppError::RateLimited(_) | AppError::Unavailable => Error::from(e),
+        _ => Error::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into(), None),
+    })?;
     app.admit(&p)?;
     Ok(p)
 }
@@ -149,11 +160,11 @@ async fn key_request(app: App, req: Request, action: KeyAction) -> Response {
         Ok(read) => read,
         Err(e) => return body_error(e),
     };
-    respond(try_key(&app, &Params::query(&parts), &body, action).await)
+    respond(try_key(&app, &parts, &Params::query(&parts), &body, action).await)
 }
 
-async fn try_key(app: &App, query: &Params, body: &Params, action: KeyAction) -> Result<Value, Error> {
-    let p = login(app, query, body).await?;
+async fn try_key(app: &App, parts: &Parts, query: &Params, body: &Params, action: KeyAction) -> Result<Value, Error> {
+    let p = login(app, parts, query, body).await?;
     if let KeyAction::Revoke = action {
         let revoked = app.revoke_issued_api_keys(&p).await?;
         let message = if revoked == 0 { "No API key to revoke." } else { "API key revoked." };
@@ -172,7 +183,7 @@ async fn try_key(app: &App, query: &Params, body: &Params, action: KeyAction) ->
 
 /// `expiry_days` as a whole number of days, from JSON or form; a 422 naming the rule broken.
 fn expiry_days(query: &Params, body: &Params) -> Result<Option<i64>, Error> {
-    let invalid = |m: String| Error(StatusCode::UNPROCESSABLE_ENTITY, m, None);
+    let invalid = |m: String| Error::new(StatusCode::UNPROCESSABLE_ENTITY, m, None);
     let value = body.fields.get("expiry_days").or_else(|| query.fields.get("expiry_days"));
     let days = match value {
         None | Some(Value::Null) => return Ok(None),
@@ -217,9 +228,11 @@ struct V2 {
 
 pub(super) fn body_error(e: BodyError) -> Response {
     match e {
-        BodyError::Malformed(m) => Error(StatusCode::BAD_REQUEST, m, None),
-        BodyError::TooLarge => Error(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
-        BodyError::Unreadable => Error(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None),
+        BodyError::Malformed(m) => Error::new(StatusCode::BAD_REQUEST, m, None),
+        BodyError::TooLarge => Error::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into(), None),
+        BodyError::Unreadable => {
+            Error::new(StatusCode::BAD_REQUEST, "The request body could not be read.".into(), None)
+        }
     }
     .into_response()
 }
@@ -274,15 +287,15 @@ async fn send_as(app: &App, p: &Principal, query: &Params, body: &Params) -> Res
         .map(str::to_owned)
         .collect();
     if numbers.is_empty() {
-        return Err(Error(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None));
+        return Err(Error::new(StatusCode::BAD_REQUEST, INVALID_NUMBER.into(), None));
     }
     let message = param(query, body, "message_body")?.unwrap_or_default().to_owned();
     if message.trim().is_empty() {
-        return Err(Error(StatusCode::BAD_REQUEST, "The message_body field is required.".into(), None));
+        return Err(Error::new(StatusCode::BAD_REQUEST, "The message_body field is required.".into(), None));
     }
     let req = SendRequest { to: numbers.clone(), body: message, ..SendRequest::default() };
     let SendResult::Sent(outcome) = app.send(p, req, None).await? else {
-        return Err(Error(StatusCode::CONFLICT, "This request was already answered.".into(), None));
+        return Err(Error::new(StatusCode::CONFLICT, "This request was already answered.".into(), None));
     };
     let mut sent = outcome.messages.iter();
     let mut refused = outcome.errors.iter().peekable();

@@ -52,7 +52,11 @@ async fn shared_sms_send(State(app): State<App>, req: Request) -> Response {
     };
     let query = Params::query(&parts);
     let is_004 = FIELDS_004.iter().any(|f| body.fields.contains_key(*f) || query.fields.contains_key(*f));
-    if !bearer && is_004 { d004::send(app, query, body).await } else { d003::send(app, parts, body, false).await }
+    if !bearer && is_004 {
+        d004::send(app, &parts, query, body).await
+    } else {
+        d003::send(app, parts, body, false).await
+    }
 }
 
 /// Why a request's parameters could not be read.
@@ -135,6 +139,14 @@ pub(crate) fn digits(number: &str) -> String {
 /// RFC 3339 in UTC to the second (`2023-01-01T00:00:00Z`).
 pub(crate) fn seconds(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.0}")).unwrap_or_default()
+}
+
+/// Adds `Retry-After` (whole seconds, at least 1) to a refusal that passes with time.
+pub(crate) fn retry_after(res: &mut Response, after: Option<std::time::Duration>) {
+    if let Some(after) = after {
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs.max(1)));
+    }
 }
 
 /// A use-case error as a status and a sentence, for a dialect's own envelope. `rename` maps a

@@ -2,6 +2,7 @@
 
 mod auth;
 mod json;
+pub(crate) mod origin;
 mod query;
 mod upload;
 

@@ -172,9 +172,10 @@ async fn link_report(
     Ok(Json(report_dto(app.link_report(&p, &id).await?)))
 }
 
-/// Clicks on the short links of one send.
+/// Clicks on the short links of one send (zeros for a send without links); 404 for a batch
+/// the account did not send.
 #[utoipa::path(get, path = "/v1/batches/{batch_id}/link-report", tag = "content", params(("batch_id" = String, Path)),
-    responses((status = 200, body = ReportDto)))]
+    responses((status = 200, body = ReportDto), (status = 404, body = Problem)))]
 async fn batch_link_report(
     State(app): State<App>,
     Auth(p): Auth,

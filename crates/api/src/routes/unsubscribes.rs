@@ -52,13 +52,9 @@ async fn list_unsubscribes(
     Auth(p): Auth,
     Query(q): Query<PageParams>,
 ) -> Result<Json<Page<UnsubscribeDto>>, ApiError> {
-    let (items, next_cursor) = app.opt_outs(&p, q.cursor, q.limit).await?;
+    let (items, next_cursor) = app.account_opt_outs(&p, q.cursor, q.limit).await?;
     Ok(Json(Page {
-        data: items
-            .into_iter()
-            .filter(|o| o.sender.is_empty())
-            .map(|o| UnsubscribeDto { phone: o.phone, created_at: time(o.created_at) })
-            .collect(),
+        data: items.into_iter().map(|o| UnsubscribeDto { phone: o.phone, created_at: time(o.created_at) }).collect(),
         next_cursor,
     }))
 }

@@ -2,8 +2,9 @@
 //!
 //! The message-carrying PDUs (`submit_sm`, `deliver_sm`, `data_sm`) are decoded and encoded
 //! with `rusmpp`'s types. The bind PDUs are read by hand: SMPP 3.4 caps `password` at 8 and
-//! `system_id` at 15 octets, but real ESMEs send longer ones (and Textbird's account
-//! passwords are longer), so binds are read leniently up to 64 octets per field. The small
+//! `system_id` at 15 octets, but real ESMEs send longer ones, so binds are read leniently up
+//! to 64 octets per field and the server decides what to refuse (a `password` over 8 octets
+//! is `ESME_RINVPASWD`, never cut to its first 8). The small
 //! fixed responses are written by hand too; they are a header and at most one C string.
 
 mod messages;
@@ -43,6 +44,8 @@ pub mod status {
     pub const INVSRCADR: u32 = 0x0000_000A;
     pub const INVDSTADR: u32 = 0x0000_000B;
     pub const BINDFAIL: u32 = 0x0000_000D;
+    /// `ESME_RINVPASWD`: invalid password.
+    pub const INVPASWD: u32 = 0x0000_000E;
     pub const MSGQFUL: u32 = 0x0000_0014;
     pub const SUBMITFAIL: u32 = 0x0000_0045;
     pub const THROTTLED: u32 = 0x0000_0058;

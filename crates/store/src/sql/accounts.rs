@@ -6,7 +6,7 @@ use super::Db;
 
 use super::rows::{self, ACCOUNT_COLUMNS, page_limit};
 use crate::model::{Account, Credential, NewAccount, NewCredential, OptOut, OwnedNumber, Page, Rate};
-use crate::{StoreError, opt_out_cache};
+use crate::{Sealed, StoreError, opt_out_cache};
 
 impl super::SqlStore {
     pub async fn create_account(&self, a: &NewAccount, credentials: &[NewCredential]) -> Result<(), StoreError> {
@@ -23,7 +23,7 @@ impl super::SqlStore {
         .bind(a.is_admin)
         .bind(&a.username)
         .bind(&a.password_hash)
-        .bind(&a.callback_secret)
+        .bind(self.keyring.seal(&a.callback_secret, Sealed::CallbackSecret))
         .bind(a.created_at)
         .execute(&mut *tx)
         .await
@@ -237,12 +237,21 @@ impl super::SqlStore {
         Ok(out)
     }
 
-    pub async fn list_opt_outs(&self, account_id: &str, page: &Page) -> Result<Vec<OptOut>, StoreError> {
+    /// The account's opt-outs by phone; with `sender`, only those of that sender (`""`: the
+    /// account-wide ones). The filter is in the query, so every page is full but the last.
+    pub async fn list_opt_outs(
+        &self,
+        account_id: &str,
+        sender: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<OptOut>, StoreError> {
         let rows = sqlx::query(
-            "SELECT phone, sender, created_at FROM opt_outs WHERE account_id = $1 AND phone > $2 ORDER BY phone LIMIT $3",
+            "SELECT phone, sender, created_at FROM opt_outs WHERE account_id = $1 AND phone > $2 \
+             AND ($3 IS NULL OR sender = $3) ORDER BY phone LIMIT $4",
         )
         .bind(account_id)
         .bind(page.after.as_deref().unwrap_or(""))
+        .bind(sender)
         .bind(page_limit(page.limit))
         .fetch_all(&self.pool)
         .await?;

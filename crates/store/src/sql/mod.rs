@@ -14,12 +14,16 @@ mod lists;
 mod messages;
 mod people;
 mod rows;
+mod security;
 mod webhooks;
 mod writer;
+
+use std::sync::Arc;
 
 use sqlx::{Connection, Database, Pool};
 
 use crate::health::{WriteFailure, WriteHealth};
+use crate::Keyring;
 use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
@@ -42,20 +46,26 @@ pub struct SqlStore {
     signals: Signals,
     opt_outs: OptOutCache,
     health: WriteHealth,
+    pub(crate) keyring: Arc<Keyring>,
 }
 
 impl SqlStore {
     /// Loads the caches and starts `writers` writers, each opening its own connection with
     /// `writer`.
-    pub(crate) async fn start(pool: Pool<Db>, writer: ConnectOptions, writers: usize) -> Result<Self, StoreError> {
+    pub(crate) async fn start(
+        pool: Pool<Db>,
+        writer: ConnectOptions,
+        writers: usize,
+        keyring: Arc<Keyring>,
+    ) -> Result<Self, StoreError> {
         let webhooks = WebhookCache::default();
-        webhooks.replace_all(webhooks::load_all(&pool).await?);
+        webhooks.replace_all(webhooks::load_all(&pool, &keyring).await?);
         let signals = Signals::default();
         let opt_outs = OptOutCache::default();
         let health = WriteHealth::default();
         let writer =
             Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone(), health.clone()).await?;
-        Ok(Self { pool, writer, webhooks, signals, opt_outs, health })
+        Ok(Self { pool, writer, webhooks, signals, opt_outs, health, keyring })
     }
 
     /// Why this node's writes are being refused, while they are.
@@ -78,7 +88,7 @@ impl SqlStore {
             self.opt_outs.invalidate(account_id);
         } else {
             self.opt_outs.invalidate_all();
-            self.webhooks.replace_all(webhooks::load_all(&self.pool).await?);
+            self.webhooks.replace_all(webhooks::load_all(&self.pool, &self.keyring).await?);
         }
         Ok(())
     }

@@ -4,12 +4,30 @@
 use sqlx::Row;
 
 use super::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, page_limit};
-use crate::StoreError;
 use crate::model::{Attempt, Delivery, Page, Webhook};
+use crate::{Keyring, Sealed, StoreError};
 
-pub(super) async fn load_all(pool: &sqlx::Pool<super::Db>) -> Result<Vec<Webhook>, StoreError> {
+pub(super) async fn load_all(pool: &sqlx::Pool<super::Db>, keyring: &Keyring) -> Result<Vec<Webhook>, StoreError> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks");
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?.iter().map(rows::webhook).collect())
+    sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?.iter().map(|r| opened(keyring, r)).collect()
+}
+
+/// A webhook row with its secrets opened.
+fn opened(keyring: &Keyring, r: &super::DbRow) -> Result<Webhook, StoreError> {
+    let mut w = rows::webhook(r);
+    w.secret = keyring.open(&w.secret, Sealed::WebhookSecret)?;
+    if let Some(prev) = &w.previous_secret {
+        w.previous_secret = Some(keyring.open(prev, Sealed::WebhookPreviousSecret)?);
+    }
+    Ok(w)
+}
+
+/// The secrets of `w` as they are stored.
+fn sealed(keyring: &Keyring, w: &Webhook) -> (String, Option<String>) {
+    (
+        keyring.seal(&w.secret, Sealed::WebhookSecret),
+        w.previous_secret.as_deref().map(|p| keyring.seal(p, Sealed::WebhookPreviousSecret)),
+    )
 }
 
 impl super::SqlStore {
@@ -32,6 +50,7 @@ impl super::SqlStore {
     }
 
     pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
+        let (secret, previous_secret) = sealed(&self.keyring, w);
         sqlx::query(
             "INSERT INTO webhooks (id, account_id, url, events, secret, previous_secret, previous_until, enabled, \
              disabled_reason, failing_since, created_at, updated_at, format) \
@@ -41,8 +60,8 @@ impl super::SqlStore {
         .bind(&w.account_id)
         .bind(&w.url)
         .bind(w.events.join(","))
-        .bind(&w.secret)
-        .bind(&w.previous_secret)
+        .bind(&secret)
+        .bind(&previous_secret)
         .bind(w.previous_until)
         .bind(w.enabled)
         .bind(&w.disabled_reason)
@@ -59,35 +78,36 @@ impl super::SqlStore {
 
     pub async fn find_webhook(&self, account_id: &str, id: &str) -> Result<Option<Webhook>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND account_id = $2");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?
-            .as_ref()
-            .map(rows::webhook))
+            .map(|r| opened(&self.keyring, &r))
+            .transpose()
     }
 
     pub async fn list_webhooks(&self, account_id: &str) -> Result<Vec<Webhook>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 ORDER BY id");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(rows::webhook)
-            .collect())
+            .map(|r| opened(&self.keyring, r))
+            .collect()
     }
 
     pub async fn update_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
+        let (secret, previous_secret) = sealed(&self.keyring, w);
         let r = sqlx::query(
             "UPDATE webhooks SET url = $1, events = $2, secret = $3, previous_secret = $4, previous_until = $5, \
              enabled = $6, disabled_reason = $7, failing_since = $8, updated_at = $9 WHERE id = $10 AND account_id = $11",
         )
         .bind(&w.url)
         .bind(w.events.join(","))
-        .bind(&w.secret)
-        .bind(&w.previous_secret)
+        .bind(&secret)
+        .bind(&previous_secret)
         .bind(w.previous_until)
         .bind(w.enabled)
         .bind(&w.disabled_reason)
@@ -181,7 +201,10 @@ impl super::SqlStore {
                 .bind(account_id)
                 .fetch_optional(&self.pool)
                 .await?;
-            return Ok(row.map(|r| r.get(0)).into_iter().collect());
+            return row
+                .map(|r| self.keyring.open(&r.get::<String, _>(0), Sealed::CallbackSecret).map_err(StoreError::from))
+                .into_iter()
+                .collect();
         };
         // From memory: the writer's cache holds every endpoint, so no read can fail here.
         Ok(self.webhooks.secrets(account_id, id, now).unwrap_or_default())

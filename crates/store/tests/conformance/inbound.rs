@@ -29,7 +29,7 @@ async fn opted_out(store: &Store, account_id: &str, sender: &str) -> Vec<String>
 /// The stored opt-outs of the account: `(phone, sender)`.
 async fn stored_opt_outs(store: &Store, account_id: &str) -> Vec<(String, String)> {
     let page = Page { after: None, limit: 100 };
-    store.list_opt_outs(account_id, &page).await.unwrap().into_iter().map(|o| (o.phone, o.sender)).collect()
+    store.list_opt_outs(account_id, None, &page).await.unwrap().into_iter().map(|o| (o.phone, o.sender)).collect()
 }
 
 fn entry(sender: &str) -> (String, String) {

@@ -11,6 +11,7 @@ mod fixtures;
 mod inbound;
 mod people;
 mod queue;
+mod security;
 mod status;
 
 use textbird_store::{OpenOptions, Store};
@@ -95,4 +96,7 @@ conformance! {
     people::sender_lists_hold_the_accounts_senders_only,
     people::name_filters_match_substrings_ignoring_case_and_wildcards,
     people::counts_are_of_one_accounts_rows,
+    security::login_failures_are_counted_per_subject_within_the_window,
+    security::a_batch_exists_for_its_own_account_only,
+    security::account_wide_opt_outs_fill_every_page,
 }

@@ -17,7 +17,9 @@ const opts = c.parseArgs(process.argv.slice(2), {
 });
 if (!['transceiver', 'transmitter', 'receiver'].includes(opts.bind)) throw new Error(`unknown --bind ${opts.bind}`);
 
-const session = smpp.connect({ host: opts.host, port: Number(opts.port) });
+// --local-address: the address to connect from (any of 127.0.0.0/8 on loopback), so a test
+// can be several clients.
+const session = smpp.connect({ host: opts.host, port: Number(opts.port), localAddress: opts['local-address'] || undefined });
 let bound = false;
 let bindAnswered = false;
 let closed = false;

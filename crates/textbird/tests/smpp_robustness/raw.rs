@@ -30,6 +30,7 @@ pub const INVCMDID: u32 = 0x03;
 pub const INVBNDSTS: u32 = 0x04;
 pub const ALYBND: u32 = 0x05;
 pub const BINDFAIL: u32 = 0x0D;
+pub const INVPASWD: u32 = 0x0E;
 
 /// Command ids worth sending more often than chance would: Textbird's own, the other SMPP 3.4
 /// commands, and responses.

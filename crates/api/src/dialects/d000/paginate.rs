@@ -84,10 +84,7 @@ impl PageRequest {
 
 /// `scheme://host/path` of the request.
 fn url(call: &Call) -> String {
-    let header = |name: &str| call.parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    format!("{scheme}://{host}{}", call.parts.uri.path())
+    format!("{}{}", crate::extract::origin::public_base(&call.parts), call.parts.uri.path())
 }
 
 /// Every item of a native cursor-based list, newest first, up to `MAX_LISTED`. `fetch` asks

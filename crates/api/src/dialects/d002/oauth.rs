@@ -2,7 +2,9 @@
 //! §4.4). `client_id` and `client_secret` come as form fields (the document's way), JSON, or
 //! HTTP Basic; `grant_type`, when given, must be `client_credentials`. The answer is
 //! `{"access_token","token_type":"Bearer","expires_in":3600}`; errors are RFC 6749's
-//! (`{"error":"invalid_client","error_description":...}`, 400 or 401).
+//! (`{"error":"invalid_client","error_description":...}`: 401 with `WWW-Authenticate: Basic`
+//! for a client that did not authenticate, whether its id or secret is wrong or missing; 400
+//! for a malformed request).
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -15,10 +17,13 @@ use serde_json::json;
 use textbird_app::{App, AppError};
 
 use crate::dialects::Params;
-use crate::dialects::app_error;
+use crate::dialects::{app_error, retry_after};
+use crate::extract::origin::client_ip;
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
     let mut res = (status, Json(json!({"error": code, "error_description": description}))).into_response();
+    // Every 401 names the scheme (RFC 9110 §15.5.2), which RFC 6749 §5.2 requires when the
+    // client used Basic.
     if status == StatusCode::UNAUTHORIZED {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
     }
@@ -54,17 +59,14 @@ pub(super) async fn access_token(State(app): State<App>, req: Request) -> Respon
     {
         return error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Only client_credentials is supported.");
     }
+    // A client that did not authenticate (no id, or no secret) is `invalid_client` (RFC 6749
+    // §5.2: "no client authentication included"), 401 like a wrong secret.
     let (id, secret) = match (field("client_id"), field("client_secret"), basic(&parts)) {
         (Some(id), Some(secret), _) => (id.to_owned(), secret.to_owned()),
         (None, None, Some(credentials)) => credentials,
-        (None, _, _) => {
-            return error(StatusCode::BAD_REQUEST, "invalid_request", "The client_id parameter is required.");
-        }
-        (_, None, _) => {
-            return error(StatusCode::BAD_REQUEST, "invalid_request", "The client_secret parameter is required.");
-        }
+        _ => return error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."),
     };
-    match app.oauth_access_token(&id, &secret).await {
+    match app.oauth_access_token(&id, &secret, client_ip(&parts)).await {
         Ok(t) => no_store(
             Json(json!({"access_token": t.token, "token_type": "Bearer", "expires_in": t.expires_in})).into_response(),
         ),
@@ -74,7 +76,9 @@ pub(super) async fn access_token(State(app): State<App>, req: Request) -> Respon
         Err(e) => {
             let (status, message) = app_error(&e, &str::to_owned);
             let code = if status == StatusCode::TOO_MANY_REQUESTS { "slow_down" } else { "server_error" };
-            error(status, code, &message)
+            let mut res = error(status, code, &message);
+            retry_after(&mut res, e.retry_after());
+            res
         }
     }
 }

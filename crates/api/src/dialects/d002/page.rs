@@ -61,7 +61,7 @@ impl Page {
     /// `meta` for this page of `count` items of `total`, whose list is at `path`.
     pub fn meta(self, parts: &Parts, path: &str, count: usize, total: u64) -> Value {
         let total_pages = total.div_ceil(PER_PAGE as u64).max(1);
-        let url = |n: u64| format!("{}{path}?page={n}", base(parts));
+        let url = |n: u64| format!("{}{path}?page={n}", crate::extract::origin::public_base(parts));
         let current = self.number as u64;
         let mut links = Map::new();
         if current > 1 {
@@ -81,13 +81,6 @@ impl Page {
             "total_pages": total_pages,
         }})
     }
-}
-
-/// `scheme://host` as the client called it.
-fn base(parts: &Parts) -> String {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    format!("{}://{host}", header("x-forwarded-proto").unwrap_or("http"))
 }
 
 #[cfg(test)]
