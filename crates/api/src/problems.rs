@@ -4,6 +4,8 @@
 //! an error can follow the link to what it means and how to fix it. `docs/ERRORS.md` lists the
 //! same entries (a test keeps the two in step).
 
+use std::fmt::Write as _;
+
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -27,7 +29,7 @@ pub struct ProblemType {
 
 /// A code in a send's per-recipient `errors`, or in a message's `error_code`.
 #[derive(Debug)]
-pub struct Code {
+pub struct CodeEntry {
     pub code: &'static str,
     pub meaning: &'static str,
     pub fix: &'static str,
@@ -170,23 +172,23 @@ pub static CATALOGUE: &[ProblemType] = &[
 ];
 
 /// Codes a send puts in `errors[].code` for a recipient it did not send to.
-pub static RECIPIENT_CODES: &[Code] = &[
-    Code {
+pub static RECIPIENT_CODES: &[CodeEntry] = &[
+    CodeEntry {
         code: "invalid_number",
         meaning: "The recipient is not a valid phone number (read in the account's country when written without a country code).",
         fix: "Send numbers in E.164 (`+31612345678`), or set the account's country for local numbers.",
     },
-    Code {
+    CodeEntry {
         code: "duplicate",
         meaning: "The same number appears earlier among the request's recipients; it gets one message.",
         fix: "Nothing to do; remove duplicates to keep the request small.",
     },
-    Code {
+    CodeEntry {
         code: "opted_out",
         meaning: "The recipient opted out (STOP) of this account's messages, or is on the account's default unsubscribe list.",
         fix: "Do not send to this number unless it opts back in (START).",
     },
-    Code {
+    CodeEntry {
         code: "unsubscribed",
         meaning: "The number is on one of the unsubscribe lists the send consulted; `detail` names the list.",
         fix: "Remove the number from that list if it was added by mistake, or send without consulting it.",
@@ -194,28 +196,28 @@ pub static RECIPIENT_CODES: &[Code] = &[
 ];
 
 /// Codes in a message's `error_code` when it did not reach the handset.
-pub static MESSAGE_CODES: &[Code] = &[
-    Code {
+pub static MESSAGE_CODES: &[CodeEntry] = &[
+    CodeEntry {
         code: "no_route",
         meaning: "No route matches the destination, so no connector could take the message. It was refunded.",
         fix: "Ask the operator to add a route for the destination prefix.",
     },
-    Code {
+    CodeEntry {
         code: "response_timeout",
         meaning: "The carrier did not answer the submission in time; the message is retried and flagged as a possible duplicate.",
         fix: "Nothing to do; the final status follows.",
     },
-    Code {
+    CodeEntry {
         code: "link_lost",
         meaning: "The connection to the carrier dropped while the submission was outstanding; it is retried as a possible duplicate.",
         fix: "Nothing to do; the final status follows.",
     },
-    Code {
+    CodeEntry {
         code: "0x…",
         meaning: "An SMPP `command_status` from the carrier (for example `0x0000000B`, invalid destination). Temporary ones (0x58 throttled, 0x14 queue full, 0x08 system error, 0x64) are retried; others are final and refunded.",
         fix: "Look the status up in the SMPP 3.4 specification, section 5.1.3; for a final one, correct the message or the number.",
     },
-    Code {
+    CodeEntry {
         code: "001, 002, … (receipt `err:`)",
         meaning: "The `err:` field of the carrier's delivery receipt, for `undelivered` and `expired` messages. Its meaning is the carrier's.",
         fix: "Ask the carrier or the operator what the code means on that network.",
@@ -236,12 +238,13 @@ async fn index() -> Response {
         "<h1>Textbird API errors</h1>\n<p>Every problem document's <code>type</code> links to one of these pages.</p>\n<ul>\n",
     );
     for p in CATALOGUE {
-        body.push_str(&format!(
-            "<li><a href=\"/problems/{0}\"><code>{0}</code></a> ({1}): {2}</li>\n",
+        let _ = writeln!(
+            body,
+            "<li><a href=\"/problems/{0}\"><code>{0}</code></a> ({1}): {2}</li>",
             p.slug,
             p.status,
             escape(p.title)
-        ));
+        );
     }
     body.push_str("</ul>\n<h2 id=\"recipient-codes\">Per-recipient codes of a send</h2>\n");
     push_codes(&mut body, RECIPIENT_CODES);
@@ -273,15 +276,16 @@ async fn page(Path(slug): Path<String>) -> Response {
     html(p.title, &body)
 }
 
-fn push_codes(body: &mut String, codes: &[Code]) {
+fn push_codes(body: &mut String, codes: &[CodeEntry]) {
     body.push_str("<table><tr><th>code</th><th>meaning</th><th>what to do</th></tr>\n");
     for c in codes {
-        body.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+        let _ = writeln!(
+            body,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             escape(c.code),
             markup(c.meaning),
             markup(c.fix)
-        ));
+        );
     }
     body.push_str("</table>\n");
 }

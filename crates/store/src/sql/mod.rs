@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use sqlx::{Connection, Database, Pool};
 
-use crate::health::{WriteFailure, WriteHealth};
 use crate::Keyring;
+use crate::health::{WriteFailure, WriteHealth};
 use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
