@@ -21,6 +21,7 @@ mod messages;
 mod people;
 mod rates;
 mod recipient;
+mod relay;
 mod render;
 mod secrets;
 mod send;

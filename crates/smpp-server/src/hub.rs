@@ -8,11 +8,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use textbird_app::App;
 use textbird_app::Notice;
 use textbird_smpp::pdu::ShortMessage;
 use textbird_smpp::receipt::{self, Receipt, State};
 use textbird_smpp::wire;
-use textbird_store::Store;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// `deliver_sm`s kept per account while none of its receivers is bound.
@@ -52,15 +52,11 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn start(
-        notices: broadcast::Receiver<Arc<Notice>>,
-        store: Store,
-        stop: watch::Receiver<bool>,
-    ) -> Arc<Hub> {
+    pub(crate) fn start(notices: broadcast::Receiver<Arc<Notice>>, app: App, stop: watch::Receiver<bool>) -> Arc<Hub> {
         let hub = Arc::new(Hub::default());
         tokio::spawn(listen(hub.clone(), notices, stop.clone()));
-        if store.is_shared() {
-            tokio::spawn(sweep(hub.clone(), store, stop));
+        if app.is_shared() {
+            tokio::spawn(sweep(hub.clone(), app, stop));
         }
         hub
     }
@@ -243,18 +239,18 @@ fn receipt_for(
 
 /// Receipts for messages another node finished, and inbound messages another node received:
 /// looked up in the database.
-async fn sweep(hub: Arc<Hub>, store: Store, mut stop: watch::Receiver<bool>) {
+async fn sweep(hub: Arc<Hub>, app: App, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => if *stop.borrow() { return } else { continue },
         }
-        sweep_inbound(&hub, &store).await;
+        sweep_inbound(&hub, &app).await;
         let ids = hub.oldest_wanted(SWEEP_BATCH);
         if ids.is_empty() {
             continue;
         }
-        match store.finished(&ids).await {
+        match app.finished_messages(&ids).await {
             Ok(done) => {
                 for m in done {
                     hub.on_notice(&Notice::Final {
@@ -274,12 +270,12 @@ async fn sweep(hub: Arc<Hub>, store: Store, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn sweep_inbound(hub: &Hub, store: &Store) {
+async fn sweep_inbound(hub: &Hub, app: &App) {
     let accounts: Vec<(String, i64)> =
         hub.smpp_accounts.lock().expect("poisoned").iter().map(|(a, t)| (a.clone(), *t)).collect();
     for (account, since) in accounts {
         let from = since.max(textbird_types::now_millis() - INBOUND_LOOKBACK_MS);
-        match store.inbound_since(&account, from, INBOUND_BATCH).await {
+        match app.inbound_since(&account, from, INBOUND_BATCH).await {
             Ok(found) => {
                 for m in found {
                     if hub.first_sight(&m.id) {

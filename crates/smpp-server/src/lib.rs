@@ -26,7 +26,7 @@ pub(crate) struct Shared {
 
 /// Accepts customer connections on `listener` until `stop` turns true.
 pub async fn run(app: App, settings: SmppServerSettings, listener: TcpListener, mut stop: watch::Receiver<bool>) {
-    let hub = Hub::start(app.notices(), app.store().clone(), stop.clone());
+    let hub = Hub::start(app.notices(), app.clone(), stop.clone());
     let slots = Arc::new(Semaphore::new(settings.max_sessions.max(1) as usize));
     let shared = Arc::new(Shared { app, settings, hub });
     loop {
