@@ -45,6 +45,9 @@ pub struct SendRequest {
     pub group_ids: Vec<String>,
     /// Each message takes a random enabled sender of this list (instead of `from`).
     pub sender_list_id: Option<String>,
+    /// Submitted over SMPP with `registered_delivery`: the receipt is kept for the customer
+    /// until one of its receivers takes it.
+    pub smpp_receipt: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +341,7 @@ impl App {
                 created_at: now,
                 trigger_id: trigger.as_ref().map(|(id, _)| id.clone()),
                 trigger_delay_ms: trigger.as_ref().map(|(_, delay)| *delay),
+                smpp_receipt: req.smpp_receipt,
             });
             sent.push(SentMessage {
                 id,

@@ -97,6 +97,9 @@ pub struct SmppServerSettings {
     pub max_sessions: u32,
     /// Connections the kernel queues before they are accepted (`listen(2)` backlog).
     pub backlog: u32,
+    /// Receipts and inbound messages wait for a customer's receiver this long (seconds)
+    /// before they are given up on.
+    pub outbox_max_age_secs: u64,
 }
 
 impl Default for SmppServerSettings {
@@ -108,6 +111,7 @@ impl Default for SmppServerSettings {
             idle_timeout_secs: 300,
             max_sessions: 1000,
             backlog: DEFAULT_BACKLOG,
+            outbox_max_age_secs: 3 * 24 * 3600,
         }
     }
 }

@@ -160,6 +160,7 @@ async fn receive(
             valid_until: now + (settings.default_validity_secs * 1000) as i64,
             trigger_id: None,
             trigger_delay_ms: None,
+            smpp_receipt: false,
             created_at: now,
         };
         store.accept(AcceptBatch { account_id, debit: 0, messages: vec![message], idempotency: None }).await?;

@@ -1,12 +1,15 @@
-//! Where `deliver_sm`s for customers wait: receipts for messages submitted with
-//! `registered_delivery`, and inbound messages to the account's numbers. They go to one of
-//! the account's bound receivers (or transceivers), or wait in a bounded queue per account
-//! until one binds. Final states come from this node's writer; where nodes share a
-//! database, those recorded by other nodes are looked up every few seconds.
+//! Where `deliver_sm`s for customers come from: receipts for messages submitted with
+//! `registered_delivery`, and inbound messages to the account's numbers. Both are kept in the
+//! database until one of the account's bound receivers (or transceivers) answers the
+//! `deliver_sm` (a durable outbox: a restart or an unbound customer loses none). This node
+//! hands out what it finishes itself at once; a sweep hands out the rest (what another node
+//! finished or received, what waited while no receiver was bound, what was sent before a
+//! restart) and gives up on what waited longer than `[smpp_server] outbox_max_age_secs`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use textbird_app::App;
 use textbird_app::Notice;
@@ -15,60 +18,74 @@ use textbird_smpp::receipt::{self, Receipt, State};
 use textbird_smpp::wire;
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// `deliver_sm`s kept per account while none of its receivers is bound.
-const QUEUE_PER_ACCOUNT: usize = 100_000;
-/// Messages whose receipts are awaited, at most (the oldest are forgotten first).
+/// Messages whose receipts this node hands out as soon as they are final, at most (the
+/// oldest are left to the sweep).
 const WANTED_MAX: usize = 2_000_000;
 /// `deliver_sm`s buffered per bound session.
 pub(crate) const SESSION_BUFFER: usize = 1024;
-/// Where nodes share a database, another node may record a message's final state (this node
-/// never hears of it): awaited receipts are looked up this often...
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-/// ...the oldest this many at a time.
-const SWEEP_BATCH: usize = 5_000;
-/// Inbound messages received by other nodes are looked for this far back (their clocks
-/// and commits may lag), de-duplicated against the ids already passed on.
-const INBOUND_LOOKBACK_MS: i64 = 10_000;
-/// Inbound messages looked up per account and sweep.
-const INBOUND_BATCH: u32 = 5_000;
-/// Inbound message ids remembered as passed on.
-const SEEN_INBOUND_MAX: usize = 200_000;
+/// How often what is owed to bound accounts is looked up...
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// ...at most this many of each kind per account and sweep...
+const SWEEP_BATCH: u32 = 1_000;
+/// ...among what finished (or arrived) this long ago: fresher ones are being handed out by
+/// the node that finished them.
+const SWEEP_GRACE_MS: i64 = 3_000;
+/// How often what waited too long is given up on, and the gauges of what is owed refreshed.
+const GIVE_UP_EVERY: Duration = Duration::from_secs(30);
+/// Answers recorded in one write, at most.
+const TAKEN_BATCH: usize = 1_000;
+
+/// What a `deliver_sm` hands out: a receipt (by message id) or an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Owed {
+    Receipt(String),
+    Inbound(String),
+}
+
+/// A `deliver_sm` and what its answer settles.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub(crate) owed: Owed,
+    pub(crate) sm: ShortMessage,
+}
 
 /// A bound receiver: its id and where its `deliver_sm`s go.
-type Receiver = (u64, mpsc::Sender<ShortMessage>);
+type Receiver = (u64, mpsc::Sender<Item>);
 
-#[derive(Default)]
 pub(crate) struct Hub {
     receivers: Mutex<HashMap<String, Vec<Receiver>>>,
-    queued: Mutex<HashMap<String, VecDeque<ShortMessage>>>,
-    /// message id → account, for messages submitted with `registered_delivery`.
+    /// message id → account, for messages this node accepted with `registered_delivery`.
     wanted: Mutex<(HashMap<String, String>, VecDeque<String>)>,
-    /// Accounts that have bound over SMPP since start: only they get inbound messages queued.
-    /// With each, the time from which inbound messages received by other nodes are owed.
-    smpp_accounts: Mutex<HashMap<String, i64>>,
-    /// Inbound messages already passed on (from this node's notices or a sweep), newest last.
-    seen_inbound: Mutex<(HashSet<String>, VecDeque<String>)>,
+    /// Handed to a session and not yet settled: neither offered again nor swept up.
+    handed: Mutex<HashSet<Owed>>,
+    /// Accounts recorded as binding receivers (once per run).
+    noted: Mutex<HashSet<String>>,
+    /// Answered `deliver_sm`s, for the writer of `smpp_taken`.
+    taken: mpsc::UnboundedSender<Owed>,
     next_id: AtomicU64,
 }
 
 impl Hub {
-    pub(crate) fn start(notices: broadcast::Receiver<Arc<Notice>>, app: App, stop: watch::Receiver<bool>) -> Arc<Hub> {
-        let hub = Arc::new(Hub::default());
+    pub(crate) fn start(
+        notices: broadcast::Receiver<Arc<Notice>>,
+        app: App,
+        max_age_secs: u64,
+        stop: watch::Receiver<bool>,
+    ) -> Arc<Hub> {
+        let (taken, taken_rx) = mpsc::unbounded_channel();
+        let hub = Arc::new(Hub {
+            receivers: Mutex::default(),
+            wanted: Mutex::default(),
+            handed: Mutex::default(),
+            noted: Mutex::default(),
+            taken,
+            next_id: AtomicU64::new(0),
+        });
         tokio::spawn(listen(hub.clone(), notices, stop.clone()));
-        if app.is_shared() {
-            tokio::spawn(sweep(hub.clone(), app, stop));
-        }
+        tokio::spawn(sweep(hub.clone(), app.clone(), stop.clone()));
+        tokio::spawn(record_taken(hub.clone(), app.clone(), taken_rx));
+        tokio::spawn(give_up(app, max_age_secs, stop));
         hub
-    }
-
-    /// The oldest awaited receipts' message ids, dropping ids already answered from the front.
-    fn oldest_wanted(&self, n: usize) -> Vec<String> {
-        let mut wanted = self.wanted.lock().expect("poisoned");
-        let (map, order) = &mut *wanted;
-        while order.front().is_some_and(|id| !map.contains_key(id)) {
-            order.pop_front();
-        }
-        order.iter().filter(|id| map.contains_key(*id)).take(n).cloned().collect()
     }
 
     pub(crate) fn want_receipt(&self, message_id: &str, account_id: &str) {
@@ -83,21 +100,19 @@ impl Hub {
         }
     }
 
-    /// Registers a bound receiver; what waited for the account is handed to it.
-    pub(crate) fn attach(&self, account_id: &str) -> (u64, mpsc::Receiver<ShortMessage>) {
+    /// Registers a bound receiver; whether the account is yet to be recorded as binding
+    /// receivers. What it is owed reaches it with the next sweep.
+    pub(crate) fn attach(&self, account_id: &str) -> (u64, mpsc::Receiver<Item>, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SESSION_BUFFER);
-        self.smpp_accounts
-            .lock()
-            .expect("poisoned")
-            .entry(account_id.to_owned())
-            .or_insert_with(textbird_types::now_millis);
         self.receivers.lock().expect("poisoned").entry(account_id.to_owned()).or_default().push((id, tx));
-        let waiting = self.queued.lock().expect("poisoned").remove(account_id).unwrap_or_default();
-        for sm in waiting {
-            self.deliver(account_id, sm);
-        }
-        (id, rx)
+        let first = self.noted.lock().expect("poisoned").insert(account_id.to_owned());
+        (id, rx, first)
+    }
+
+    /// Forgets that the account was recorded as binding receivers (the write failed).
+    pub(crate) fn unnote(&self, account_id: &str) {
+        self.noted.lock().expect("poisoned").remove(account_id);
     }
 
     pub(crate) fn detach(&self, account_id: &str, id: u64) {
@@ -110,9 +125,17 @@ impl Hub {
         }
     }
 
-    /// Hands `sm` to a bound receiver of the account with room, or queues it.
-    pub(crate) fn deliver(&self, account_id: &str, sm: ShortMessage) {
-        let mut sm = Some(sm);
+    /// Hands `item` to a bound receiver of the account unless it is handed out already.
+    fn offer(&self, account_id: &str, item: Item) {
+        if self.handed.lock().expect("poisoned").insert(item.owed.clone()) {
+            self.redeliver(account_id, item);
+        }
+    }
+
+    /// Hands a handed-out `item` that was not taken to a bound receiver of the account with
+    /// room; without one it is left to the database (and the sweep after the next bind).
+    pub(crate) fn redeliver(&self, account_id: &str, item: Item) {
+        let mut item = Some(item);
         {
             let receivers = self.receivers.lock().expect("poisoned");
             if let Some(list) = receivers.get(account_id) {
@@ -120,60 +143,45 @@ impl Hub {
                 let start = self.next_id.fetch_add(1, Ordering::Relaxed) as usize;
                 for k in 0..list.len() {
                     let (_, tx) = &list[(start + k) % list.len()];
-                    match tx.try_send(sm.take().expect("still here")) {
+                    match tx.try_send(item.take().expect("still here")) {
                         Ok(()) => return,
                         Err(mpsc::error::TrySendError::Full(back) | mpsc::error::TrySendError::Closed(back)) => {
-                            sm = Some(back);
+                            item = Some(back);
                         }
                     }
                 }
             }
         }
-        let mut queued = self.queued.lock().expect("poisoned");
-        let q = queued.entry(account_id.to_owned()).or_default();
-        if q.len() >= QUEUE_PER_ACCOUNT {
-            q.pop_front();
-            metrics::counter!("textbird_smpp_server_dropped_total").increment(1);
+        let owed = item.expect("not delivered").owed;
+        self.handed.lock().expect("poisoned").remove(&owed);
+    }
+
+    /// The customer answered the `deliver_sm` for `owed`: recorded, then settled.
+    pub(crate) fn took(&self, owed: Owed) {
+        if self.taken.send(owed.clone()).is_err() {
+            self.handed.lock().expect("poisoned").remove(&owed);
         }
-        q.push_back(sm.expect("not delivered"));
+    }
+
+    fn bound_accounts(&self) -> Vec<String> {
+        self.receivers.lock().expect("poisoned").keys().cloned().collect()
     }
 
     fn on_notice(&self, notice: &Notice) {
         match notice {
             Notice::Final { message_id, account_id: _, to, from, status, error_code, created_at, at } => {
-                let account = {
-                    let mut wanted = self.wanted.lock().expect("poisoned");
-                    wanted.0.remove(message_id)
-                };
+                let account = self.wanted.lock().expect("poisoned").0.remove(message_id);
                 if let Some(account) = account {
-                    self.deliver(
-                        &account,
-                        receipt_for(message_id, to, from, status, error_code.as_deref(), *created_at, *at),
-                    );
+                    let sm = receipt_for(message_id, to, from, status, error_code.as_deref(), *created_at, *at);
+                    self.offer(&account, Item { owed: Owed::Receipt(message_id.clone()), sm });
                 }
             }
             Notice::Inbound { id, account_id, from, to, body, .. } => {
-                if self.smpp_accounts.lock().expect("poisoned").contains_key(account_id) && self.first_sight(id) {
-                    self.deliver(account_id, inbound_sm(from, to, body));
+                if self.receivers.lock().expect("poisoned").contains_key(account_id) {
+                    self.offer(account_id, Item { owed: Owed::Inbound(id.clone()), sm: inbound_sm(from, to, body) });
                 }
             }
         }
-    }
-
-    /// Whether inbound message `id` is new here (remembered for the next sweeps).
-    fn first_sight(&self, id: &str) -> bool {
-        let mut seen = self.seen_inbound.lock().expect("poisoned");
-        let (set, order) = &mut *seen;
-        if !set.insert(id.to_owned()) {
-            return false;
-        }
-        order.push_back(id.to_owned());
-        while order.len() > SEEN_INBOUND_MAX {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
-        }
-        true
     }
 }
 
@@ -237,53 +245,91 @@ fn receipt_for(
     }
 }
 
-/// Receipts for messages another node finished, and inbound messages another node received:
-/// looked up in the database.
+/// Hands bound accounts what they are owed and no session holds: receipts of messages
+/// another node finished, or finished while no receiver was bound or before a restart, and
+/// inbound messages likewise.
 async fn sweep(hub: Arc<Hub>, app: App, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => if *stop.borrow() { return } else { continue },
         }
-        sweep_inbound(&hub, &app).await;
-        let ids = hub.oldest_wanted(SWEEP_BATCH);
-        if ids.is_empty() {
-            continue;
-        }
-        match app.finished_messages(&ids).await {
-            Ok(done) => {
-                for m in done {
-                    hub.on_notice(&Notice::Final {
-                        message_id: m.id,
-                        account_id: m.account_id,
-                        to: m.to,
-                        from: m.sender,
-                        status: m.status,
-                        error_code: m.error_code,
-                        created_at: m.created_at,
-                        at: m.updated_at,
-                    });
+        let before = textbird_types::now_millis() - SWEEP_GRACE_MS;
+        for account in hub.bound_accounts() {
+            match app.owed_receipts(&account, before, SWEEP_BATCH).await {
+                Ok(done) => {
+                    for m in done {
+                        let sm = receipt_for(
+                            &m.id,
+                            &m.to,
+                            &m.sender,
+                            &m.status,
+                            m.error_code.as_deref(),
+                            m.created_at,
+                            m.updated_at,
+                        );
+                        hub.offer(&account, Item { owed: Owed::Receipt(m.id), sm });
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "cannot look up receipts owed to SMPP customers"),
             }
-            Err(e) => tracing::warn!(error = %e, "cannot look up awaited receipts"),
+            match app.owed_inbound(&account, before, SWEEP_BATCH).await {
+                Ok(found) => {
+                    for m in found {
+                        let sm = inbound_sm(&m.from, &m.to, &m.body);
+                        hub.offer(&account, Item { owed: Owed::Inbound(m.id), sm });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot look up inbound messages owed to SMPP customers"),
+            }
         }
     }
 }
 
-async fn sweep_inbound(hub: &Hub, app: &App) {
-    let accounts: Vec<(String, i64)> =
-        hub.smpp_accounts.lock().expect("poisoned").iter().map(|(a, t)| (a.clone(), *t)).collect();
-    for (account, since) in accounts {
-        let from = since.max(textbird_types::now_millis() - INBOUND_LOOKBACK_MS);
-        match app.inbound_since(&account, from, INBOUND_BATCH).await {
-            Ok(found) => {
-                for m in found {
-                    if hub.first_sight(&m.id) {
-                        hub.deliver(&account, inbound_sm(&m.from, &m.to, &m.body));
-                    }
+/// Records answered `deliver_sm`s in batches; each is settled (and may be swept up no more)
+/// once recorded. A failed write is tried again: until then nothing is handed out twice.
+async fn record_taken(hub: Arc<Hub>, app: App, mut taken: mpsc::UnboundedReceiver<Owed>) {
+    let mut batch = Vec::with_capacity(TAKEN_BATCH);
+    while taken.recv_many(&mut batch, TAKEN_BATCH).await > 0 {
+        let (mut receipts, mut inbound) = (Vec::new(), Vec::new());
+        for owed in &batch {
+            match owed {
+                Owed::Receipt(id) => receipts.push(id.clone()),
+                Owed::Inbound(id) => inbound.push(id.clone()),
+            }
+        }
+        while let Err(e) = app.smpp_taken(&receipts, &inbound).await {
+            tracing::warn!(error = %e, "cannot record what SMPP customers took; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let mut handed = hub.handed.lock().expect("poisoned");
+        for owed in batch.drain(..) {
+            handed.remove(&owed);
+        }
+    }
+}
+
+/// Gives up on receipts and inbound messages no receiver took within `max_age_secs`, and
+/// keeps the gauges of what is owed.
+async fn give_up(app: App, max_age_secs: u64, mut stop: watch::Receiver<bool>) {
+    loop {
+        match app.smpp_give_up(max_age_secs).await {
+            Ok((receipts, inbound)) => {
+                metrics::counter!("textbird_smpp_outbox_given_up_total", "kind" => "receipt").increment(receipts);
+                metrics::counter!("textbird_smpp_outbox_given_up_total", "kind" => "inbound").increment(inbound);
+                if receipts + inbound > 0 {
+                    tracing::warn!(receipts, inbound, "gave up on what SMPP customers did not take in time");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot look up inbound messages"),
+            Err(e) => tracing::warn!(error = %e, "cannot give up on old receipts owed to SMPP customers"),
+        }
+        if let Ok((receipts, inbound)) = app.smpp_owed_counts().await {
+            metrics::gauge!("textbird_smpp_outbox_owed", "kind" => "receipt").set(receipts as f64);
+            metrics::gauge!("textbird_smpp_outbox_owed", "kind" => "inbound").set(inbound as f64);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(GIVE_UP_EVERY) => {}
+            _ = stop.changed() => if *stop.borrow() { return } else { continue },
         }
     }
 }
@@ -297,8 +343,8 @@ async fn listen(hub: Arc<Hub>, mut notices: broadcast::Receiver<Arc<Notice>>, mu
         match notice {
             Ok(n) => hub.on_notice(&n),
             Err(broadcast::error::RecvError::Lagged(n)) => {
+                // What was missed is still owed in the database: the sweep hands it out.
                 metrics::counter!("textbird_smpp_server_lagged_total").increment(n);
-                tracing::warn!(missed = n, "SMPP server fell behind; some receipts were not passed on");
             }
             Err(broadcast::error::RecvError::Closed) => return,
         }

@@ -2,7 +2,8 @@
 //! and password (checked by `App::login`, under the same limits on guessing as every other
 //! login, counted per account and per client address); `submit_sm` and `data_sm` go through the same `App::send` as the HTTP API
 //! (validated, charged, opt-outs refused); receipts and inbound messages go back to the
-//! account's bound receivers as `deliver_sm`, queued in memory while none is bound.
+//! account's bound receivers as `deliver_sm`, kept in the database until one of them
+//! answers it (see `hub`).
 
 mod hub;
 mod session;
@@ -26,7 +27,7 @@ pub(crate) struct Shared {
 
 /// Accepts customer connections on `listener` until `stop` turns true.
 pub async fn run(app: App, settings: SmppServerSettings, listener: TcpListener, mut stop: watch::Receiver<bool>) {
-    let hub = Hub::start(app.notices(), app.clone(), stop.clone());
+    let hub = Hub::start(app.notices(), app.clone(), settings.outbox_max_age_secs, stop.clone());
     let slots = Arc::new(Semaphore::new(settings.max_sessions.max(1) as usize));
     let shared = Arc::new(Shared { app, settings, hub });
     loop {

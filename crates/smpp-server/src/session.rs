@@ -21,6 +21,7 @@ use tokio_util::bytes::Bytes;
 use tokio_util::codec::FramedRead;
 
 use crate::Shared;
+use crate::hub::Item;
 
 /// What Textbird calls itself in bind responses.
 const SYSTEM_ID: &str = "textbird";
@@ -51,7 +52,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     let in_flight = Arc::new(AtomicUsize::new(0));
     let parts = Arc::new(Mutex::new(Reassembler::new(PARTS_TIMEOUT, PARTS_MAX_MESSAGES)));
     let mut bound: Option<Bound> = None;
-    let mut outbound: Option<mpsc::Receiver<ShortMessage>> = None;
+    let mut outbound: Option<mpsc::Receiver<Item>> = None;
     let out_window = Arc::new(tokio::sync::Semaphore::new(shared.settings.window.max(1) as usize));
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -84,7 +85,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                         match bind(&shared, peer, &system_id, &password).await {
                             Ok(principal) => {
                                 let receiver = if kind.can_receive() {
-                                    let (rid, rx) = shared.hub.attach(&principal.account_id);
+                                    let (rid, rx, first) = shared.hub.attach(&principal.account_id);
+                                    if first {
+                                        note_receiver(&shared, &principal.account_id).await;
+                                    }
                                     outbound = Some(rx);
                                     Some(rid)
                                 } else {
@@ -150,15 +154,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                 let permit = out_window.clone().acquire_owned().await;
                 (permit, outbound.as_mut().expect("checked").recv().await)
             }, if outbound.is_some() => {
-                let Some(sm) = sm else { outbound = None; continue };
+                let Some(item) = sm else { outbound = None; continue };
                 let Ok(permit) = permit else { break };
                 let (session, hub, account) = (session.clone(), shared.hub.clone(), bound.as_ref().map(|b| b.principal.account_id.clone()).unwrap_or_default());
                 tokio::spawn(async move {
-                    let answer = session.request(&Pdu::DeliverSm(sm.clone()), DELIVER_TIMEOUT).await;
+                    let answer = session.request(&Pdu::DeliverSm(item.sm.clone()), DELIVER_TIMEOUT).await;
                     drop(permit);
-                    if !matches!(answer, Ok(Packet { status: status::OK, .. })) {
-                        // Not taken: it waits for this or another receiver of the account.
-                        hub.deliver(&account, sm);
+                    if matches!(answer, Ok(Packet { status: status::OK, .. })) {
+                        hub.took(item.owed);
+                    } else {
+                        // Not taken: it goes to another receiver of the account, or waits.
+                        hub.redeliver(&account, item);
                     }
                 });
             }
@@ -176,14 +182,24 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         // deliver_sm handed to this session but not sent go back to the account's queue.
         if let Some(mut rx) = outbound.take() {
             rx.close();
-            while let Ok(sm) = rx.try_recv() {
-                shared.hub.deliver(&b.principal.account_id, sm);
+            while let Ok(item) = rx.try_recv() {
+                shared.hub.redeliver(&b.principal.account_id, item);
             }
         }
     }
     session.close();
     drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// Records, once per run and account, that the account binds receivers: its inbound
+/// messages are kept for it from then on (before the bind is answered, so that none received
+/// after the answer is missed).
+async fn note_receiver(shared: &Shared, account_id: &str) {
+    if let Err(e) = shared.app.note_smpp_receiver(account_id).await {
+        tracing::warn!(error = %e, "cannot record an SMPP receiver bind");
+        shared.hub.unnote(account_id);
+    }
 }
 
 /// Checks a bind's credentials: the principal, or the status to refuse it with. A `password`
@@ -310,6 +326,7 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
         wire::TON_INTERNATIONAL => wire::number(&sm.source),
         _ => sm.source.addr.clone(),
     };
+    let request_receipt = sm.registered_delivery & 0x03 != 0;
     let request = SendRequest {
         to: vec![to],
         from: (!from.is_empty()).then_some(from),
@@ -318,12 +335,13 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
         callback_url: None,
         client_ref: None,
         validity_secs: None,
+        smpp_receipt: request_receipt,
         ..SendRequest::default()
     };
     match shared.app.send(principal, request, None).await {
         Ok(SendResult::Sent(outcome)) => {
             if let Some(m) = outcome.messages.first() {
-                if sm.registered_delivery & 0x03 != 0 {
+                if request_receipt {
                     shared.hub.want_receipt(&m.id, &principal.account_id);
                 }
                 metrics::counter!("textbird_smpp_server_submits_total", "status" => "ok").increment(1);

@@ -25,6 +25,7 @@ mod health;
 mod lists;
 mod model;
 mod opt_out_cache;
+mod outbox_api;
 mod people_api;
 mod people_model;
 mod postgres;
@@ -274,10 +275,6 @@ impl Store {
     pub async fn find_message(&self, account_id: &str, id: &str) -> Result<Option<Message>, StoreError> {
         delegate!(self, s => s.find_message(account_id, id).await)
     }
-    /// Those of `ids` that have reached a final state, whichever account they belong to.
-    pub async fn finished(&self, ids: &[String]) -> Result<Vec<Message>, StoreError> {
-        delegate!(self, s => s.finished(ids).await)
-    }
     /// Whether several nodes may share this database (and so each other's work).
     pub fn is_shared(&self) -> bool {
         matches!(self, Store::Postgres(_))
@@ -292,10 +289,6 @@ impl Store {
         page: &Page,
     ) -> Result<Vec<Message>, StoreError> {
         delegate!(self, s => s.list_messages(account_id, filter, page).await)
-    }
-    /// An account's inbound messages received at or after `since` (epoch ms), oldest first.
-    pub async fn inbound_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
-        delegate!(self, s => s.inbound_since(account_id, since, limit).await)
     }
     pub async fn find_inbound(&self, account_id: &str, id: &str) -> Result<Option<Inbound>, StoreError> {
         delegate!(self, s => s.find_inbound(account_id, id).await)

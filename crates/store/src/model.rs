@@ -111,6 +111,9 @@ pub struct NewMessage {
     pub trigger_id: Option<String>,
     /// How long after its trigger fires the message becomes due.
     pub trigger_delay_ms: Option<i64>,
+    /// An SMPP customer asked for its receipt (`registered_delivery`): it is kept for them
+    /// until they take it.
+    pub smpp_receipt: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -268,3 +268,83 @@ async fn unbind_is_answered_and_the_connection_closes() {
     esme.wait_event(15, "close").await;
     healthy(&server).await;
 }
+
+/// The customer's `deliver_sm`s among `esme`'s events: receipts (by message id) and inbound
+/// texts.
+fn delivered_to(esme: &Peer) -> (Vec<String>, Vec<String>) {
+    let all = esme.events_named("deliver_sm");
+    let receipts = all.iter().filter(|e| e["esm_class"] == 4).map(|e| e["receipted_message_id"].to_string()).collect();
+    let texts = all.iter().filter(|e| e["esm_class"] == 0).map(|e| e["short_message"].to_string()).collect();
+    (receipts, texts)
+}
+
+#[tokio::test]
+async fn receipts_and_inbound_messages_wait_for_an_offline_customer_across_a_kill_and_are_taken_once() {
+    let (mut server, acme) = start();
+    let (code, n) = server.post(&acme.api_key, "/v1/numbers", &json!({"number": OURS})).await;
+    assert_eq!(code, 201, "{n}");
+    // The account binds a receiver once, then has none.
+    let receiver = bound_esme(&server, &acme, &["--bind", "receiver"]).await;
+    receiver.send(&json!({"cmd": "unbind"}));
+    receiver.wait_event(15, "unbind_resp").await;
+    drop(receiver);
+
+    let tx = bound_esme(&server, &acme, &["--bind", "transmitter"]).await;
+    tx.send(&json!({"cmd": "submit", "tag": "r", "to": "+31612345678", "from": "Acme",
+        "text": "receipt wanted", "registered_delivery": 1}));
+    let resp = submit_resp(&tx, "r").await;
+    assert_eq!(status(&resp), 0, "{resp}");
+    let id = resp["message_id"].as_str().expect("message_id").to_owned();
+    eventually(20, "delivered", || async {
+        let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{id}")).await;
+        (m["status"] == "delivered").then_some(())
+    })
+    .await;
+    let (code, b) = server
+        .post(
+            &acme.api_key,
+            "/v1/simulator/inbound",
+            &json!({"from": "+46701234567", "to": OURS, "body": "while away"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{b}");
+    eventually(10, "the inbound message stored", || async {
+        let (_, page) = server.get(&acme.api_key, "/v1/inbound").await;
+        (page["data"].as_array().is_some_and(|d| !d.is_empty())).then_some(())
+    })
+    .await;
+    drop(tx);
+
+    // Nothing was bound to take them; kill -9 forgets everything held in memory.
+    server.kill9();
+    server.restart();
+
+    // A receiver that answers every deliver_sm with an error (ESME_RX_T_APPN) takes nothing.
+    let refuser = bound_esme(&server, &acme, &["--bind", "receiver", "--deliver-status", "100"]).await;
+    eventually(20, "both offered to the refusing receiver", || async {
+        let (receipts, texts) = delivered_to(&refuser);
+        (!receipts.is_empty() && !texts.is_empty()).then_some(())
+    })
+    .await;
+    refuser.send(&json!({"cmd": "unbind"}));
+    refuser.wait_event(15, "unbind_resp").await;
+    drop(refuser);
+
+    let esme = bound_esme(&server, &acme, &["--bind", "receiver"]).await;
+    let receipt = esme.wait_for(20, |e| e["event"] == "deliver_sm" && e["esm_class"] == 4).await;
+    assert_eq!(receipt["receipted_message_id"], id.as_str(), "{receipt}");
+    assert!(receipt["short_message"].as_str().unwrap_or_default().contains("stat:DELIVRD"), "{receipt}");
+    let mo = esme.wait_for(20, |e| e["event"] == "deliver_sm" && e["esm_class"] == 0).await;
+    assert_eq!(mo["short_message"], "while away", "{mo}");
+    // Answers are recorded (in batches) before they are settled; then a kill loses nothing
+    // taken, and nothing taken comes again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(delivered_to(&esme), (vec![format!("\"{id}\"")], vec!["\"while away\"".to_owned()]), "each once");
+    drop(esme);
+    server.kill9();
+    server.restart();
+    let again = bound_esme(&server, &acme, &["--bind", "transceiver"]).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(delivered_to(&again), (vec![], vec![]), "what was taken is not owed any more");
+    healthy(&server).await;
+}

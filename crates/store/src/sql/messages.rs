@@ -21,23 +21,6 @@ impl super::SqlStore {
     }
 
     /// Those of `ids` that have reached a final state, whichever account they belong to.
-    pub async fn finished(&self, ids: &[String]) -> Result<Vec<Message>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status IN {} AND id IN (",
-                super::batch::TERMINAL
-            ));
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            out.extend(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message));
-        }
-        Ok(out)
-    }
-
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         let rows =
             sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = $1 ORDER BY id")
@@ -77,21 +60,6 @@ impl super::SqlStore {
         }
         qb.push(" ORDER BY id DESC LIMIT ").push_bind(page_limit(page.limit));
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message).collect())
-    }
-
-    /// An account's inbound messages received at or after `since` (epoch ms), oldest first.
-    pub async fn inbound_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
-        let sql = format!(
-            "SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = $1 AND created_at >= $2 \
-             ORDER BY created_at, id LIMIT $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(since)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(rows::inbound).collect())
     }
 
     pub async fn list_inbound(&self, account_id: &str, page: &Page) -> Result<Vec<Inbound>, StoreError> {

@@ -56,6 +56,7 @@ pub fn message(account_id: &str, to: &str, price: i64) -> NewMessage {
         valid_until: T0 + VALIDITY_MS,
         trigger_id: None,
         trigger_delay_ms: None,
+        smpp_receipt: false,
         created_at: T0,
     }
 }

@@ -15,8 +15,9 @@ pub(super) async fn receive(
     hooks: &WebhookCache,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO inbound_messages (id, account_id, from_number, to_number, body, connector, keyword, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO inbound_messages (id, account_id, from_number, to_number, body, connector, keyword, created_at, \
+         smpp_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         (SELECT 1 FROM smpp_receivers WHERE smpp_receivers.account_id = $2))",
     )
     .bind(&m.id)
     .bind(&m.account_id)
