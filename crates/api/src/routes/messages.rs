@@ -175,6 +175,7 @@ async fn send_messages(
         contact_ids: b.contact_ids.unwrap_or_default(),
         group_ids: b.group_ids.unwrap_or_default(),
         sender_list_id: b.sender_list_id,
+        smpp_receipt: false,
     };
     let render = |o: &SendOutcome| (201, serde_json::to_string(&send_response(o)).unwrap_or_default());
     let result = match &key {
