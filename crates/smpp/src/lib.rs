@@ -10,5 +10,6 @@ pub mod pdu;
 pub mod reassembly;
 pub mod receipt;
 pub mod session;
+pub mod time;
 pub mod udh;
 pub mod wire;
