@@ -70,14 +70,19 @@ pub(super) async fn accept_many(
         });
         qb.build().execute(&mut *c).await?;
     }
-    let messages: Vec<_> = stored.iter().flat_map(|b| &b.messages).collect();
+    for b in &stored {
+        if let Some(progress) = &b.progress {
+            super::super::broadcasts::advance(c, &b.account_id, progress, now).await?;
+        }
+    }
+    let messages: Vec<_> = stored.iter().flat_map(|b| b.messages.iter().map(move |m| (m, b.lane as i32))).collect();
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
              client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at, trigger_id, \
-             trigger_delay_ms) ",
+             trigger_delay_ms, lane) ",
         );
-        qb.push_values(chunk, |mut q, m| {
+        qb.push_values(chunk, |mut q, (m, lane)| {
             q.push_bind(&m.id)
                 .push_bind(&m.account_id)
                 .push_bind(&m.batch_id)
@@ -96,11 +101,12 @@ pub(super) async fn accept_many(
                 .push_bind(m.created_at)
                 .push_bind(m.created_at)
                 .push_bind(&m.trigger_id)
-                .push_bind(m.trigger_delay_ms);
+                .push_bind(m.trigger_delay_ms)
+                .push_bind(*lane);
         });
         qb.build().execute(&mut *c).await?;
     }
-    for m in messages {
+    for (m, _) in messages {
         let event_type = m.status.event_type();
         fan.events.push((m.id.clone(), m.status.as_str(), None, m.created_at));
         *fan.transitions.entry(m.status.as_str()).or_default() += 1;
