@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use textbird_store::{AcceptBatch, AcceptOutcome, ListKind, NewMessage};
 use textbird_types::{Money, Msisdn, Sender, Status, new_id, now_millis, parse_rfc3339_millis};
 
+use crate::fraud::country_allowed;
 use crate::idempotency::{IdempotencyKey, Replay};
 use crate::{App, AppError, FieldError, Principal, Recipient};
 
@@ -62,13 +63,21 @@ pub struct SentMessage {
     pub created_at: i64,
 }
 
+/// A secret kept out of a send's stored text: the text holds `mask` where the carrier gets
+/// `secret`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reveal {
+    pub mask: String,
+    pub secret: String,
+}
+
 /// A recipient that was not sent to, and why.
 #[derive(Debug, Clone)]
 pub struct RecipientError {
     pub index: usize,
     pub to: String,
     /// Position among the recipients: `to` first, then the lists' members in order.
-    /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`.
+    /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`, `country_not_allowed`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -123,6 +132,18 @@ impl App {
         p: &Principal,
         req: SendRequest,
         idempotency: Option<(&IdempotencyKey, Render<'_>)>,
+    ) -> Result<SendResult, AppError> {
+        self.send_with(p, req, idempotency, None).await
+    }
+
+    /// A send whose stored text is masked: `reveal` says what stands in for the secret in the
+    /// text and what the carrier gets instead (a verification code).
+    pub(crate) async fn send_with(
+        &self,
+        p: &Principal,
+        req: SendRequest,
+        idempotency: Option<(&IdempotencyKey, Render<'_>)>,
+        reveal: Option<&Reveal>,
     ) -> Result<SendResult, AppError> {
         let settings = &self.settings().messages;
         let now = now_millis();
@@ -230,6 +251,7 @@ impl App {
         }
 
         let mut errors = Vec::new();
+        let allowed = self.allowed_countries(p).await?;
         let count = req.to.len() + members.len();
         let mut seen = HashSet::with_capacity(count);
         let mut valid: Vec<(usize, Msisdn, Recipient, Sender)> = Vec::with_capacity(count);
@@ -243,6 +265,15 @@ impl App {
                     to: n.into_string(),
                     code: "duplicate",
                     detail: "this number appears earlier in the request".into(),
+                }),
+                Ok(n) if !country_allowed(&allowed, &n) => errors.push(RecipientError {
+                    index,
+                    code: "country_not_allowed",
+                    detail: format!(
+                        "this account may not send to {}",
+                        n.country().unwrap_or_else(|| "this number's country".into())
+                    ),
+                    to: n.into_string(),
                 }),
                 Ok(n) => {
                     let data = member.unwrap_or_else(|| Recipient::phone(n.as_str()));
@@ -311,7 +342,11 @@ impl App {
             self.store().delete_short_links(&p.account_id, &batch_id).await?;
             return Err(AppError::field("body", format!("as rendered for a recipient, {problem}")));
         }
+        let mut secrets = Vec::new();
         for (((_, to, _, sender), id), body) in valid.into_iter().zip(ids).zip(bodies) {
+            if let Some(r) = reveal {
+                secrets.push((id.clone(), body.replacen(&r.mask, &r.secret, 1)));
+            }
             let analysis = textbird_sms::analyze(&body);
             let encoding = analysis.encoding.as_str();
             let price = self
@@ -362,7 +397,14 @@ impl App {
         let batch =
             AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
         let batch_id = outcome.batch_id.clone();
-        let stored = self.store().accept(batch).await?;
+        self.check_spend_cap(p, total).await?;
+        self.store().put_message_secrets(&secrets).await?;
+        let stored = self.store().accept(batch).await;
+        if !matches!(stored, Ok(AcceptOutcome::Stored)) && !secrets.is_empty() {
+            let ids: Vec<String> = secrets.into_iter().map(|(id, _)| id).collect();
+            self.store().delete_message_secrets(&ids).await?;
+        }
+        let stored = stored?;
         if render && stored != AcceptOutcome::Stored {
             // Nothing was sent, so the short links minted for it lead nowhere.
             self.store().delete_short_links(&p.account_id, &batch_id).await?;

@@ -8,7 +8,7 @@ use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 19] = [
     "message.queued",
     "message.scheduled",
     "message.submitted",
@@ -22,6 +22,11 @@ pub const EVENT_TYPES: [&str; 14] = [
     "message.unknown",
     "message.received",
     "link.clicked",
+    "verification.approved",
+    "verification.expired",
+    "verification.canceled",
+    "verification.max_attempts_reached",
+    "verification.blocked",
     "*",
 ];
 /// The shapes an endpoint's deliveries can be posted in, with the event types each can show

@@ -347,7 +347,9 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
             };
             (code, String::new())
         }
-        Err(AppError::InsufficientBalance { .. }) => (status::NO_CREDIT, String::new()),
+        Err(AppError::InsufficientBalance { .. } | AppError::SpendCapReached { .. }) => {
+            (status::NO_CREDIT, String::new())
+        }
         Err(AppError::RateLimited(_)) => (status::THROTTLED, String::new()),
         Err(e) => {
             tracing::error!(error = %e, "SMPP submission failed");

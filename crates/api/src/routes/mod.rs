@@ -1,6 +1,7 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod account_settings;
 mod content;
 mod inbound;
 mod links;
@@ -9,6 +10,7 @@ mod messages;
 mod people;
 pub(crate) mod system;
 mod unsubscribes;
+mod verifications;
 mod webhooks;
 
 use serde::Serialize;
@@ -29,6 +31,8 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(people::router())
         .merge(content::router())
         .merge(links::router())
+        .merge(verifications::router())
+        .merge(account_settings::router())
 }
 
 pub(crate) struct SecurityAddon;

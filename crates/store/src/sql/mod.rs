@@ -15,6 +15,7 @@ mod messages;
 mod people;
 mod rows;
 mod security;
+mod verifications;
 mod webhooks;
 mod writer;
 
