@@ -337,7 +337,7 @@ pub(crate) struct ClockDto {
     responses((status = 200, body = ClockDto), (status = 404, body = Problem)))]
 async fn advance_clock(
     State(app): State<App>,
-    Auth(_): Auth,
+    Auth(_caller): Auth,
     body: JsonBody<ClockBody>,
 ) -> Result<Json<ClockDto>, ApiError> {
     Ok(Json(ClockDto { offset_secs: app.advance_verification_clock(body.value.advance_secs)? }))
