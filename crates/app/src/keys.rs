@@ -17,11 +17,11 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 3600;
 const ACCESS_TOKEN_LEN: usize = 48;
 const ACCESS_TOKEN_KIND: &str = "oauth_token";
 /// Keys issued through the key endpoints (the key made with the account is `api_key`).
-const ISSUED_KEY_KIND: &str = "issued_api_key";
+pub(crate) const ISSUED_KEY_KIND: &str = "issued_api_key";
 /// Days an issued key lives when the request does not say.
 pub const DEFAULT_KEY_DAYS: i64 = 30;
 pub const MAX_KEY_DAYS: i64 = 365;
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// A new access token, shown once.
 #[derive(Debug, Clone)]

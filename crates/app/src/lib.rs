@@ -10,6 +10,7 @@ mod auth;
 mod clicks;
 mod content;
 mod counts;
+mod dashboard;
 mod error;
 mod idempotency;
 mod imports;
@@ -43,6 +44,7 @@ pub use clicks::{Opened, user_agent_class};
 pub use content::{
     ContentPage, ContentQuery, LinkInput, LinkListAddition, LinkListWithLinks, MAX_IMPORT_BYTES, MAX_LIST_LINKS,
 };
+pub use dashboard::{DashboardSession, Estimate, MAX_KEY_NAME};
 pub use error::{AppError, FieldError};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use imports::{Mapping, Preview as FilePreview, neutralise};
@@ -57,6 +59,7 @@ pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates
 pub use recipient::Recipient;
 pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
+pub use textbird_store::NamedKey;
 pub use textbird_store::{
     Account, Alias, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
     LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,

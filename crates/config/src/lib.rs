@@ -3,10 +3,12 @@
 //! flags (applied by the binary). Secrets are wrapped so they never print. Depends on no other
 //! Textbird crate.
 
+mod dashboard;
 mod imports;
 mod secret;
 mod security;
 
+pub use dashboard::DashboardSettings;
 pub use imports::ImportSettings;
 pub use security::{LoginSettings, SecretSettings, parse_network};
 
@@ -40,6 +42,7 @@ pub struct Settings {
     pub links: LinkSettings,
     pub logins: LoginSettings,
     pub secrets: SecretSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Housekeeping: gauges that need a query (messages by status, queue depth), pruning of
 //! idempotency records past their 24 hours, deletion of credentials (access tokens,
 //! expiring API keys) a day after they expired, of failed logins older than the hour their
-//! limit counts, and giving up on receipts that never came (`submitted` past the validity
+//! limit counts, of dashboard sessions unused for a week, and giving up on receipts that never came (`submitted` past the validity
 //! period plus the grace period).
 
 use std::time::Duration;
@@ -21,6 +21,9 @@ const IDEMPOTENCY_KEEP_MS: i64 = 25 * 3600 * 1000;
 const EXPIRED_CREDENTIALS_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// Failed logins are counted over an hour (`[logins]`).
 const LOGIN_FAILURES_KEEP_MS: i64 = 3600 * 1000;
+/// Dashboard sessions unused this long are deleted (the idle limit, `[dashboard]
+/// idle_minutes`, ends them sooner; this only clears the table).
+const DASHBOARD_SESSIONS_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub(crate) async fn run(store: Store, messages: MessageSettings, mut stop: watch::Receiver<bool>) {
     let mut tick = 0_u32;
@@ -49,6 +52,9 @@ pub(crate) async fn run(store: Store, messages: MessageSettings, mut stop: watch
             }
             if let Err(e) = store.prune_login_failures(now_millis() - LOGIN_FAILURES_KEEP_MS).await {
                 tracing::warn!(error = %e, "deleting old failed logins failed");
+            }
+            if let Err(e) = store.prune_dashboard_sessions(now_millis() - DASHBOARD_SESSIONS_KEEP_MS).await {
+                tracing::warn!(error = %e, "deleting unused dashboard sessions failed");
             }
         }
         tick = tick.wrapping_add(1);

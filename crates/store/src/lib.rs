@@ -20,6 +20,7 @@ mod aliases_api;
 mod content_api;
 mod content_model;
 mod counts_api;
+mod dashboard_api;
 mod error;
 mod health;
 mod lists;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 
 pub use content_model::*;
 pub use counts_api::Counted;
+pub use dashboard_api::{DashboardSession, NamedKey};
 pub use error::StoreError;
 pub use health::WriteFailure;
 pub use lists::{List, ListFilter, ListKind, Member};

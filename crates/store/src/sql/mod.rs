@@ -10,6 +10,7 @@ mod aliases;
 mod batch;
 mod content;
 mod counts;
+mod dashboard;
 mod lists;
 mod messages;
 mod people;

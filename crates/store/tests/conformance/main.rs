@@ -7,6 +7,7 @@
 //! bodies move the clock by passing `now` and `lease_until` instead of sleeping.
 
 mod accounts;
+mod dashboard;
 mod fixtures;
 mod inbound;
 mod people;
@@ -99,4 +100,6 @@ conformance! {
     security::login_failures_are_counted_per_subject_within_the_window,
     security::a_batch_exists_for_its_own_account_only,
     security::account_wide_opt_outs_fill_every_page,
+    dashboard::dashboard_sessions_are_found_while_used_and_end_when_deleted,
+    dashboard::named_keys_are_listed_and_revoked_per_account,
 }
