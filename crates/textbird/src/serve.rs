@@ -89,7 +89,13 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     tracing::info!(http = %addr, "textbird is serving");
     // A stable line on stdout, so scripts and tests can find the port when it was 0.
     println!("Listening on http://{addr}");
-    let router = textbird_api::router(app, Arc::new(move || prometheus.render()));
+    // The dashboard's pages beside the API, reading the client's address the API's way.
+    let dashboard = textbird_dashboard::router(
+        app.clone(),
+        textbird_dashboard::Origin { client_ip: textbird_api::client_ip, public_base: textbird_api::public_base },
+    )
+    .layer(axum::Extension(textbird_api::Origins::new(&app.settings().http)));
+    let router = textbird_api::router(app, Arc::new(move || prometheus.render())).merge(dashboard);
     // Connect info: the peer's address, for the limits on failed logins.
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)

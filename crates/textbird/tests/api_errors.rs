@@ -107,7 +107,7 @@ async fn wrong_content_type_is_415_and_oversized_body_is_413() {
 async fn unknown_route_is_a_404_problem_and_wrong_method_a_405_problem() {
     let server = Server::start(BIN, "");
     let acme = server.create_account("Acme", "10", "NL");
-    for path in ["/v1/nope", "/v2/messages", "/"] {
+    for path in ["/v1/nope", "/v2/messages", "/v1"] {
         let r = server.request("GET", &acme.api_key, path, None, &[]).await;
         assert_eq!(assert_problem(&r, 404)["type"], "/problems/not-found", "{path}");
     }

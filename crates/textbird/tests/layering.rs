@@ -1,4 +1,4 @@
-//! The crate graph keeps the layering: front ends (the HTTP API, the SMPP server) reach
+//! The crate graph keeps the layering: front ends (the HTTP API, the SMPP server, the dashboard) reach
 //! storage only through `textbird-app`. Read from `cargo metadata`, so a
 //! dependency added to any of their manifests fails here.
 
@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const FRONT_ENDS: [&str; 2] = ["textbird-api", "textbird-smpp-server"];
+const FRONT_ENDS: [&str; 3] = ["textbird-api", "textbird-smpp-server", "textbird-dashboard"];
 const FORBIDDEN: [&str; 2] = ["textbird-store", "sqlx"];
 
 #[test]
