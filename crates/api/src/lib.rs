@@ -4,6 +4,7 @@
 //! RFC 9457 problem documents in one place (`error.rs`). Depends on `textbird-app`, never on
 //! the store.
 
+mod access_log;
 mod dialects;
 mod error;
 mod extract;
@@ -46,6 +47,7 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
         (name = "contacts", description = "Contacts, contact groups and their custom fields"),
         (name = "senders", description = "Registered senders and sender lists"),
         (name = "content", description = "Templates, word spinners, links and link lists, triggers, short links and clicks"),
+        (name = "admin", description = "Operators only (admin accounts): accounts, credit, rates, connectors, routes, usage"),
     )
 )]
 struct ApiDoc;
@@ -84,6 +86,7 @@ pub fn router(app: App, metrics: MetricsRender) -> Router {
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .merge(uploads)
         .layer(axum::middleware::from_fn(metrics_layer::record))
+        .layer(axum::middleware::from_fn(access_log::log))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::Extension(origins))
         .with_state(app)

@@ -139,7 +139,7 @@ impl App {
         let ok = tokio::task::spawn_blocking(move || crate::secrets::verify_password(&password, &hash))
             .await
             .unwrap_or(false);
-        Ok(account.filter(|_| ok))
+        Ok(account.filter(|a| ok && a.suspended_at.is_none()))
     }
 }
 

@@ -22,6 +22,10 @@ pub struct Principal {
     pub country: Option<CountryId>,
     pub timezone: String,
     pub is_admin: bool,
+    /// What the credential may do (see `scopes.rs`); `None`: everything.
+    pub scopes: Option<Vec<String>>,
+    /// The key's prefix, for logs (keys made through `/v1/keys`).
+    pub key_prefix: Option<String>,
 }
 
 /// How long a resolved credential is trusted without asking the database again. Short, so a
@@ -129,6 +133,8 @@ impl App {
             country: parse_country(&account.country),
             timezone: account.timezone,
             is_admin: account.is_admin,
+            scopes: credential.scopes.map(|s| s.split_whitespace().map(str::to_owned).collect()),
+            key_prefix: credential.prefix,
         };
         self.inner.principals.put(lookup, principal.clone());
         Ok(principal)
@@ -150,6 +156,8 @@ impl App {
             account_id: account.id,
             timezone: account.timezone,
             is_admin: account.is_admin,
+            scopes: None,
+            key_prefix: None,
         })
     }
 }

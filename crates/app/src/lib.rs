@@ -5,7 +5,9 @@
 //! `AppError`, and each front end maps them once to its own format.
 
 mod accounts;
+mod admin;
 mod aliases;
+mod api_keys;
 mod auth;
 mod clicks;
 mod content;
@@ -23,6 +25,7 @@ mod rates;
 mod recipient;
 mod relay;
 mod render;
+mod scopes;
 mod secrets;
 mod send;
 pub mod template;
@@ -37,7 +40,9 @@ use textbird_store::Store;
 use tokio::sync::mpsc;
 
 pub use accounts::{CreatedAccount, NewAccountRequest};
+pub use admin::{AccountUpdate, AdminAccount, RateRow, RatesImported, RouteRow, UsageRow};
 pub use aliases::{AliasKind, UID_LEN};
+pub use api_keys::{CreatedKey, DEFAULT_ROTATION_OVERLAP_SECS, KeyInfo, KeyRequest};
 pub use auth::Principal;
 pub use clicks::{Opened, user_agent_class};
 pub use content::{
@@ -56,11 +61,13 @@ pub use people::{
 pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates_csv};
 pub use recipient::Recipient;
 pub use render::{CODE_LEN, Preview};
+pub use scopes::{SCOPES, required_scope};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
+pub use textbird_engine::{ConnectorBoard, ConnectorStatus, PAUSE_POLL as CONNECTOR_PAUSE_POLL};
 pub use textbird_store::{
-    Account, Alias, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
-    LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,
-    SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
+    Account, AccountChange, Alias, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound,
+    Link, LinkList, LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber,
+    Page, Rate, SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
 };
 pub use webhooks::{EVENT_TYPES, WEBHOOK_FORMATS, WebhookChange, WebhookCreated};
 
@@ -82,6 +89,8 @@ struct Inner {
     login_checks: logins::Running,
     /// Imports running at once on this node.
     imports: tokio::sync::Semaphore,
+    /// The running engine's connectors (`attach_connectors`), for the admin calls.
+    connectors: std::sync::OnceLock<textbird_engine::ConnectorBoard>,
 }
 
 impl App {
@@ -106,6 +115,7 @@ impl App {
                 minute_windows: auth::MinuteWindows::default(),
                 login_checks: logins::Running::default(),
                 imports,
+                connectors: std::sync::OnceLock::new(),
             }),
         })
     }

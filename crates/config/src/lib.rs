@@ -40,6 +40,16 @@ pub struct Settings {
     pub links: LinkSettings,
     pub logins: LoginSettings,
     pub secrets: SecretSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// `/metrics`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise);
+    /// empty: it is open to anyone who reaches the HTTP port.
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -435,7 +445,7 @@ impl Settings {
             return Err(ConfigError(format!("{} does not exist", config.display())));
         }
         let figment = Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::file(config))
+            .merge(Toml::file_exact(config))
             .merge(Env::prefixed("TEXTBIRD_").filter(|k| k.as_str().contains("__")).split("__"));
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         settings.fill_defaults();

@@ -18,6 +18,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::connector::{Connector, Retry, SubmitOutcome};
+use crate::connector_status::{ConnectorBoard, ConnectorState};
 use crate::router::Router;
 use crate::status_sink::StatusSink;
 use crate::throttle::{SharedBudget, TokenBucket};
@@ -44,6 +45,7 @@ pub(crate) struct Dispatcher {
 /// A connector and the queue feeding its worker.
 struct Lane {
     connector: Arc<dyn Connector>,
+    state: Arc<ConnectorState>,
     queue: mpsc::Sender<Routed>,
 }
 
@@ -72,7 +74,7 @@ impl Routes {
             if tried.iter().any(|t| t == name) {
                 continue;
             }
-            if let Some(lane) = self.lanes.get(name).filter(|l| l.connector.is_up()) {
+            if let Some(lane) = self.lanes.get(name).filter(|l| l.connector.is_up() && !l.state.is_paused()) {
                 return (Some(lane), true);
             }
         }
@@ -116,6 +118,7 @@ impl Dispatcher {
         router: Router,
         connectors: Vec<Arc<dyn Connector>>,
         sink: StatusSink,
+        board: &ConnectorBoard,
     ) -> Self {
         let inflight = Arc::new(AtomicUsize::new(0));
         let room = Arc::new(Notify::new());
@@ -135,15 +138,18 @@ impl Dispatcher {
             let depth = (c.window() * 2 + c.tps() as usize * 2).max(16);
             capacity += depth;
             let (tx, rx) = mpsc::channel(depth);
+            let state = board.get(c.name()).cloned().unwrap_or_else(|| ConnectorState::new(c.name(), "other"));
+            let weak = tx.downgrade();
+            state.attach_queue(Box::new(move || weak.upgrade().map_or(0, |s| s.max_capacity() - s.capacity())));
             // Nodes sharing a database share each connector's messages per second.
             let budget =
                 (c.tps() > 0).then(|| SharedBudget::new(store.clone(), format!("connector:{}", c.name()), c.tps()));
-            workers.push((c.clone(), rx, budget));
-            lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx });
+            workers.push((c.clone(), rx, budget, state.clone()));
+            lanes.insert(c.name().to_owned(), Lane { connector: c, state, queue: tx });
         }
         let table = Arc::new(Routes { router, lanes });
-        for (c, rx, budget) in workers {
-            tokio::spawn(connector_worker(c, rx, outcomes.clone(), budget, table.clone()));
+        for (c, rx, budget, state) in workers {
+            tokio::spawn(connector_worker(c, rx, outcomes.clone(), budget, table.clone(), state));
         }
         Self {
             store,
@@ -268,8 +274,10 @@ async fn connector_worker(
     out: Outcomes,
     mut budget: Option<SharedBudget>,
     routes: Arc<Routes>,
+    state: Arc<ConnectorState>,
 ) {
     let window = Arc::new(Semaphore::new(connector.window().max(1)));
+    state.attach_window(window.clone(), connector.window().max(1));
     let tps = connector.tps();
     let bucket = Arc::new(Mutex::new((tps > 0).then(|| TokenBucket::new(tps, Instant::now()))));
     let paused_until: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -306,8 +314,8 @@ async fn connector_worker(
             out.done(c);
             continue;
         }
-        let (connector, out, paused_until, routes) =
-            (connector.clone(), out.clone(), paused_until.clone(), routes.clone());
+        let (connector, out, paused_until, routes, state) =
+            (connector.clone(), out.clone(), paused_until.clone(), routes.clone(), state.clone());
         tokio::spawn(async move {
             let started = Instant::now();
             let outcome = connector.submit(&item).await;
@@ -316,6 +324,7 @@ async fn connector_worker(
             let now = now_millis();
             let change = match outcome {
                 SubmitOutcome::Accepted { carrier_id } => {
+                    state.accepted();
                     metrics::histogram!("textbird_dispatch_latency_seconds")
                         .record((now - item.due_at).max(0) as f64 / 1000.0);
                     let mut c = StatusChange::new(&item.id, Status::Submitted, now);
@@ -324,6 +333,7 @@ async fn connector_worker(
                     c
                 }
                 SubmitOutcome::Temporary { retry, code, detail } => {
+                    state.error(format!("{code}: {detail}"));
                     if retry == Retry::Throttled {
                         *paused_until.lock().expect("poisoned") = Some(Instant::now() + THROTTLED_PAUSE);
                     }
@@ -349,6 +359,7 @@ async fn connector_worker(
                     temporary(&item, retry, code, detail, now, out.max_attempts)
                 }
                 SubmitOutcome::Permanent { code, detail } => {
+                    state.error(format!("{code}: {detail}"));
                     let mut c = StatusChange::new(&item.id, Status::Rejected, now);
                     c.connector = Some(connector.name().to_owned());
                     c.error_code = Some(code);

@@ -6,6 +6,7 @@
 
 mod carrier_events;
 mod connector;
+mod connector_status;
 mod dispatcher;
 pub mod keywords;
 mod maintenance;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use carrier_events::{CarrierEvent, Durable};
 pub use connector::{Connector, Retry, SubmitOutcome};
+pub use connector_status::{ConnectorBoard, ConnectorState, ConnectorStatus, PAUSE_POLL};
 pub use router::Router;
 pub use simulator::Simulator;
 pub use throttle::TokenBucket;
@@ -49,6 +51,7 @@ pub struct Engine {
     dispatcher: JoinHandle<()>,
     others: Vec<JoinHandle<()>>,
     sink: status_sink::StatusSink,
+    board: ConnectorBoard,
 }
 
 /// Errors that keep the engine from starting.
@@ -72,7 +75,16 @@ impl Engine {
         let (links_stop, links_stop_rx) = watch::channel(false);
         let mut links = Vec::new();
         let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
+        let mut states = Vec::new();
         for c in &settings.connectors {
+            let state = ConnectorState::new(
+                &c.name,
+                match c.kind {
+                    ConnectorKind::Simulator => "simulator",
+                    ConnectorKind::Smpp => "smpp",
+                },
+            );
+            states.push(state.clone());
             match c.kind {
                 ConnectorKind::Simulator => {
                     let sim = Arc::new(Simulator::new(
@@ -94,27 +106,38 @@ impl Engine {
                         store.clone(),
                         events_tx.clone(),
                         links_stop_rx.clone(),
+                        state.clone(),
                     );
                     links.push(link.clone());
                     connectors.push(link);
                 }
             }
         }
+        for (state, c) in states.iter().zip(&connectors) {
+            state.attach(c.clone());
+        }
+        let board = ConnectorBoard::new(states);
         let router = Router::new(&settings.routes);
         let dispatcher =
-            dispatcher::Dispatcher::new(store.clone(), settings, node_id, router, connectors, sink.clone())
+            dispatcher::Dispatcher::new(store.clone(), settings, node_id, router, connectors, sink.clone(), &board)
                 .spawn(stop_rx.clone());
         let others = vec![
+            tokio::spawn(board.clone().follow_pauses(store.clone(), stop_rx.clone())),
             tokio::spawn(carrier_events::run(store.clone(), settings.messages.clone(), events_rx, sink.clone())),
             webhook_deliverer::spawn(store.clone(), &settings.webhooks, formats, stop_rx.clone()),
             tokio::spawn(maintenance::run(store, settings.messages.clone(), stop_rx)),
         ];
-        Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink })
+        Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink, board })
     }
 
     /// Where connectors (and the simulator's inbound injection) report to.
     pub fn carrier_events(&self) -> mpsc::Sender<CarrierEvent> {
         self.events.clone()
+    }
+
+    /// Every connector's live state, and the pauses operators set.
+    pub fn connectors(&self) -> ConnectorBoard {
+        self.board.clone()
     }
 
     /// Stops claiming new work, lets submissions in flight finish (up to `grace`), records

@@ -227,6 +227,16 @@ impl Deliverer {
         };
         metrics::counter!("textbird_webhook_attempts_total", "outcome" => if next == DeliveryNext::Succeeded { "success" } else { "failure" })
             .increment(1);
+        if error.is_some() {
+            // The endpoint's id and the HTTP status: never its URL (which may carry a token),
+            // the error text (which names the URL) or the payload.
+            tracing::warn!(
+                webhook = ?job.webhook_id,
+                delivery = %job.id,
+                status = ?status_code,
+                "webhook attempt failed"
+            );
+        }
         AttemptResult {
             delivery_id: job.id.clone(),
             account_id: job.account_id.clone(),

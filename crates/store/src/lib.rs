@@ -24,6 +24,7 @@ mod error;
 mod health;
 mod lists;
 mod model;
+mod operator_api;
 mod opt_out_cache;
 mod people_api;
 mod people_model;

@@ -28,6 +28,8 @@ pub struct Account {
     pub username: String,
     pub password_hash: String,
     pub created_at: i64,
+    /// When an operator suspended it; its credentials do not work meanwhile.
+    pub suspended_at: Option<i64>,
 }
 
 /// Kinds of credential: `api_key`, `api_token`, `oauth_client`.
@@ -51,6 +53,11 @@ pub struct Credential {
     pub kind: String,
     pub secret_hash: Option<String>,
     pub expires_at: Option<i64>,
+    /// Space-separated scopes the credential may use; `None`: every scope.
+    pub scopes: Option<String>,
+    /// The key's first characters, which identify it in lists and logs (keys made through
+    /// `/v1/keys`).
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,5 +380,53 @@ pub struct Alias {
 pub struct NewAlias {
     pub target: String,
     pub uid: String,
+    pub created_at: i64,
+}
+
+/// Fields of an account an operator changes (`None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub timezone: Option<String>,
+}
+
+/// One account's messages created on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDay {
+    pub account_id: String,
+    /// Start of the day, epoch ms.
+    pub day_start: i64,
+    pub messages: i64,
+    pub parts: i64,
+    /// Micros.
+    pub cost: i64,
+}
+
+/// An API key to store with its name, scopes and the prefix shown in lists and logs.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    /// SHA-256 of the key.
+    pub lookup: String,
+    pub name: Option<String>,
+    /// Space-separated; `None`: every scope.
+    pub scopes: Option<String>,
+    pub prefix: Option<String>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A live API key, without its secret.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub scopes: Option<String>,
+    pub prefix: Option<String>,
+    pub expires_at: Option<i64>,
     pub created_at: i64,
 }

@@ -35,9 +35,23 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens (creating if needed) the database at `path`.
 pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<SqliteStore, StoreError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        // Only its owner may read the data directory this makes (0700).
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create the data directory {}: {e}", dir.display())))?;
+    }
+    if !path.exists() {
+        // Made readable by its owner only (0600); SQLite gives its -wal and -shm files the
+        // same mode.
+        std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false),
+            0o600,
+        )
+        .open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot create the database {}: {e}", path.display())))?;
     }
     let connect = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .create_if_missing(true)
@@ -84,5 +98,22 @@ async fn checkpoint_in_background(pool: SqlitePool) {
             }
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
+    }
+}
+
+impl SqliteStore {
+    /// A consistent copy of the live database in the new file `target` (`VACUUM INTO`),
+    /// readable by its owner only; writes go on meanwhile.
+    pub async fn backup_into(&self, target: &Path) -> Result<(), StoreError> {
+        if target.exists() {
+            return Err(StoreError::Conflict(format!("{} exists; back up to a new file", target.display())));
+        }
+        let name = target
+            .to_str()
+            .ok_or_else(|| StoreError::Unsupported(format!("{} is not a UTF-8 path", target.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(name).execute(&self.pool).await?;
+        std::fs::set_permissions(target, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| StoreError::Unavailable(format!("cannot restrict {}: {e}", target.display())))?;
+        Ok(())
     }
 }

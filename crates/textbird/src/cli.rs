@@ -14,7 +14,8 @@ pub struct Cli {
 /// takes these.
 #[derive(Debug, Args, Clone)]
 pub struct Common {
-    /// Configuration file (TOML). Missing is fine unless given explicitly.
+    /// Configuration file (TOML); default `./textbird.toml` (in the working directory only,
+    /// never a parent). Missing is fine unless given explicitly.
     #[arg(long, env = "TEXTBIRD_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Directory for the `SQLite` database.
@@ -57,6 +58,42 @@ pub enum Command {
         #[command(subcommand)]
         command: RatesCommand,
     },
+    /// Carrier connectors: their state (as the database knows it) and pauses.
+    Connectors {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: ConnectorsCommand,
+    },
+    /// Messages, parts and cost per account per UTC day, as JSON lines.
+    Usage {
+        #[command(flatten)]
+        common: Common,
+        /// One account; default every account.
+        #[arg(long)]
+        account: Option<String>,
+        /// First day, YYYY-MM-DD; default 30 days ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (included); default today.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Write a consistent copy of the running `SQLite` database to FILE (a new file); restore
+    /// by putting it in place of `textbird.db` while no server runs (with the `secrets.key`
+    /// beside it, which opens the secrets stored sealed).
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+    },
+    /// The configuration: show the effective one, check a file.
+    Config {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// The key that encrypts stored secrets (`[secrets]`): make one, encrypt a value for the
     /// configuration, re-encrypt the database under the current key.
     Secrets {
@@ -97,6 +134,32 @@ pub enum AccountsCommand {
     },
     /// List accounts as JSON lines.
     List,
+    /// Print one account as JSON.
+    Get {
+        #[arg(long)]
+        id: String,
+    },
+    /// Change an account's name, country or time zone.
+    Update {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+    /// Suspend an account: its credentials stop working, its data stays.
+    Suspend {
+        #[arg(long)]
+        id: String,
+    },
+    /// Reinstate a suspended account.
+    Unsuspend {
+        #[arg(long)]
+        id: String,
+    },
     /// Add (or with a negative amount, remove) credit.
     Credit {
         #[arg(long)]
@@ -112,4 +175,25 @@ pub enum RatesCommand {
     Import { file: PathBuf },
     /// Print the rate table as CSV.
     List,
+    /// Remove the rate of one prefix.
+    Delete { prefix: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (defaults, the file, `TEXTBIRD_*` variables, flags)
+    /// as JSON, with every secret redacted.
+    Show,
+    /// Check that FILE is a valid configuration; exits non-zero with the reason if not.
+    Check { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorsCommand {
+    /// List the configured connectors and whether they are paused, as JSON lines.
+    List,
+    /// Stop handing messages to a connector, on every node (its bind stays up).
+    Pause { name: String },
+    /// Hand messages to a paused connector again.
+    Resume { name: String },
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use textbird_app::{App, NewAccountRequest, parse_rates_csv};
+use textbird_app::{AccountUpdate, App, NewAccountRequest, Principal, parse_rates_csv};
 use textbird_config::Settings;
 use textbird_store::{Keyring, OpenOptions, Sealed, Store};
-use textbird_types::Money;
 
-use crate::cli::{AccountsCommand, Cli, Command, Common, RatesCommand, SecretsCommand};
+use crate::cli::{
+    AccountsCommand, Cli, Command, Common, ConfigCommand, ConnectorsCommand, RatesCommand, SecretsCommand,
+};
 
 /// The key made on first use when none is configured (`SQLite` only), beside the database.
 const KEY_FILE: &str = "secrets.key";
@@ -20,6 +21,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { common, http, smpp } => {
             let mut settings = load_settings(&common)?;
+            let file = config_file(&common);
+            if file.exists() {
+                tracing::info!(file = %file.display(), "configuration loaded");
+            } else {
+                tracing::info!(file = %file.display(), "no configuration file; using defaults and TEXTBIRD_* variables");
+            }
             if let Some(h) = http {
                 settings.http.listen = h;
             }
@@ -45,10 +52,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rates { common, command } => {
             let settings = load_settings(&common)?;
             let store = open_store(&settings, true).await?;
-            let result = rates(&store, command).await;
+            let result = rates(&store, settings, command).await;
             store.close().await;
             result
         }
+        Command::Connectors { common, command } => {
+            let settings = load_settings(&common)?;
+            let store = open_store(&settings, true).await?;
+            let result = connectors(&store, settings, command).await;
+            store.close().await;
+            result
+        }
+        Command::Usage { common, account, from, to } => {
+            let settings = load_settings(&common)?;
+            let store = open_store(&settings, true).await?;
+            let result = async {
+                let app = App::new(store.clone(), settings, None).await.map_err(describe)?;
+                let rows = app
+                    .admin_usage(&Principal::operator(), account.as_deref(), from.as_deref(), to.as_deref())
+                    .await
+                    .map_err(describe)?;
+                for row in rows {
+                    println!("{}", serde_json::to_string(&row)?);
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            store.close().await;
+            result
+        }
+        Command::Backup { common, file } => {
+            let settings = load_settings(&common)?;
+            let store = open_store(&settings, false).await?;
+            let result =
+                store.backup_into(&file).await.with_context(|| format!("cannot back up to {}", file.display()));
+            store.close().await;
+            result?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!("{}", serde_json::json!({ "backup": file.display().to_string(), "bytes": size }));
+            Ok(())
+        }
+        Command::Config { common, command } => match command {
+            ConfigCommand::Show => crate::config_cmd::show(&load_settings(&common)?),
+            ConfigCommand::Check { file } => crate::config_cmd::check(&file),
+        },
         Command::Secrets { common, command } => secrets(&load_settings(&common)?, command).await,
     }
 }
@@ -158,6 +205,11 @@ pub fn open_connector_passwords(settings: &mut Settings, keyring: &Keyring) -> a
     Ok(())
 }
 
+/// The configuration file: `--config FILE` (or `TEXTBIRD_CONFIG`), else `./textbird.toml`.
+pub fn config_file(common: &Common) -> std::path::PathBuf {
+    common.config.clone().unwrap_or_else(|| "textbird.toml".into())
+}
+
 /// Defaults, then the config file, then `TEXTBIRD_*__*` variables, then flags.
 pub fn load_settings(common: &Common) -> anyhow::Result<Settings> {
     let (path, required) = match &common.config {
@@ -190,34 +242,51 @@ pub async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<St
 }
 
 async fn accounts(store: &Store, settings: Settings, command: AccountsCommand) -> anyhow::Result<()> {
-    let app = App::new(store.clone(), settings, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = App::new(store.clone(), settings, None).await.map_err(describe)?;
+    let op = Principal::operator();
     match command {
         AccountsCommand::Create { name, balance, country, timezone } => {
             let created = app
-                .create_account(NewAccountRequest { name, balance, country, timezone, is_admin: false })
+                .admin_create_account(&op, NewAccountRequest { name, balance, country, timezone, is_admin: false })
                 .await
                 .map_err(describe)?;
             println!("{}", serde_json::to_string(&created)?);
         }
         AccountsCommand::List => {
-            for a in store.list_accounts().await? {
-                let line = serde_json::json!({
-                    "id": a.id, "name": a.name, "username": a.username, "balance": Money(a.balance).to_string(),
-                    "country": a.country, "timezone": a.timezone, "admin": a.is_admin,
-                });
-                println!("{line}");
+            for a in app.admin_accounts(&op).await.map_err(describe)? {
+                println!("{}", serde_json::to_string(&a)?);
             }
         }
+        AccountsCommand::Get { id } => {
+            println!("{}", serde_json::to_string(&app.admin_account(&op, &id).await.map_err(describe)?)?);
+        }
+        AccountsCommand::Update { id, name, country, timezone } => {
+            let a = app
+                .admin_update_account(&op, &id, AccountUpdate { name, country, timezone })
+                .await
+                .map_err(describe)?;
+            println!("{}", serde_json::to_string(&a)?);
+        }
+        AccountsCommand::Suspend { id } => {
+            println!("{}", serde_json::to_string(&app.admin_suspend_account(&op, &id, true).await.map_err(describe)?)?);
+        }
+        AccountsCommand::Unsuspend { id } => {
+            println!(
+                "{}",
+                serde_json::to_string(&app.admin_suspend_account(&op, &id, false).await.map_err(describe)?)?
+            );
+        }
         AccountsCommand::Credit { id, amount } => {
-            let amount = Money::parse(&amount)?;
-            let balance = store.adjust_balance(&id, amount.micros(), "operator credit").await?;
-            println!("{}", serde_json::json!({ "id": id, "balance": Money(balance).to_string() }));
+            let a = app.admin_credit(&op, &id, &amount).await.map_err(describe)?;
+            println!("{}", serde_json::json!({ "id": a.id, "balance": a.balance }));
         }
     }
     Ok(())
 }
 
-async fn rates(store: &Store, command: RatesCommand) -> anyhow::Result<()> {
+async fn rates(store: &Store, settings: Settings, command: RatesCommand) -> anyhow::Result<()> {
+    let app = App::new(store.clone(), settings, None).await.map_err(describe)?;
+    let op = Principal::operator();
     match command {
         RatesCommand::Import { file } => {
             let meta = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -227,8 +296,8 @@ async fn rates(store: &Store, command: RatesCommand) -> anyhow::Result<()> {
             let bytes = std::fs::read(&file)?;
             let text = String::from_utf8(bytes).context("the rate file must be UTF-8")?;
             let rows = parse_rates_csv(&text).map_err(describe)?;
-            let n = store.upsert_rates(&rows).await?;
-            println!("{}", serde_json::json!({ "imported": rows.len(), "changed": n }));
+            let done = app.admin_import_rates(&op, &rows).await.map_err(describe)?;
+            println!("{}", serde_json::to_string(&done)?);
             eprintln!(
                 "a running server picks up the new rates within {} s",
                 textbird_app::RATES_RELOAD_INTERVAL.as_secs()
@@ -236,11 +305,34 @@ async fn rates(store: &Store, command: RatesCommand) -> anyhow::Result<()> {
         }
         RatesCommand::List => {
             println!("prefix,price");
-            for r in store.list_rates().await? {
-                println!("{},{}", r.prefix, Money(r.price));
+            for r in app.admin_rates(&op).await.map_err(describe)? {
+                println!("{},{}", r.prefix, r.price);
             }
         }
+        RatesCommand::Delete { prefix } => {
+            app.admin_delete_rate(&op, &prefix).await.map_err(describe)?;
+            println!("{}", serde_json::json!({ "deleted": prefix }));
+        }
     }
+    Ok(())
+}
+
+async fn connectors(store: &Store, settings: Settings, command: ConnectorsCommand) -> anyhow::Result<()> {
+    let app = App::new(store.clone(), settings, None).await.map_err(describe)?;
+    let op = Principal::operator();
+    let changed = match command {
+        ConnectorsCommand::List => {
+            for c in app.admin_connectors(&op).await.map_err(describe)? {
+                println!("{}", serde_json::json!({ "name": c.name, "kind": c.kind, "paused": c.paused }));
+            }
+            return Ok(());
+        }
+        ConnectorsCommand::Pause { name } => app.admin_pause_connector(&op, &name, true).await,
+        ConnectorsCommand::Resume { name } => app.admin_pause_connector(&op, &name, false).await,
+    }
+    .map_err(describe)?;
+    println!("{}", serde_json::json!({ "name": changed.name, "paused": changed.paused }));
+    eprintln!("running servers apply it within {} ms", textbird_app::CONNECTOR_PAUSE_POLL.as_millis());
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+mod config_cmd;
+mod metrics_help;
 mod serve;
 
 use std::process::ExitCode;
@@ -38,7 +40,9 @@ fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only on a terminal, never in log files.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if std::env::var("TEXTBIRD_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {

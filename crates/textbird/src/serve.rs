@@ -23,11 +23,15 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         .context("metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    crate::metrics_help::describe();
     let keyring = keyring(&settings)?;
     open_connector_passwords(&mut settings, &keyring)?;
     if keyring.current_id().is_none() {
         tracing::warn!("webhook signing secrets are stored unencrypted: set [secrets] key (the same on every node)");
     }
+    // One server per SQLite database: a second one would run a second dispatcher on the
+    // same queue. The lock is held (and released by the kernel) with this process.
+    let _lock = lock_sqlite(&settings)?;
     let store = open_store(&settings, true).await?;
     // Secrets stored before encryption, or under a previous key, are sealed under the current one.
     let resealed = store.reseal_secrets().await?;
@@ -58,6 +62,7 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let formats = textbird_api::webhook_formats().into_iter().collect();
     let engine = Engine::start(store.clone(), &settings, node_id, formats)?;
     let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;
+    app.attach_connectors(engine.connectors());
     first_start(&app).await?;
 
     let rates_app = app.clone();
@@ -107,6 +112,41 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Takes the lock beside the `SQLite` database file (`textbird.db.lock`), or says which
+/// database another server is using. `None` on PostgreSQL, where nodes share the database.
+fn lock_sqlite(settings: &Settings) -> anyhow::Result<Option<std::fs::File>> {
+    let path = match settings.database.url.as_ref().map(textbird_config::Secret::expose) {
+        Some(url) if url.starts_with("postgres") => return Ok(None),
+        Some(url) => std::path::PathBuf::from(
+            url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url),
+        ),
+        None => settings.database.sqlite_path(),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    let mut lock_path = path.clone().into_os_string();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::os::unix::fs::OpenOptionsExt::mode(
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false),
+        0o600,
+    )
+    .open(&lock_path)
+    .with_context(|| format!("cannot create {} (is the data directory writable?)", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another textbird server is using the database {} (it holds {}); stop it first, or use PostgreSQL to run several nodes",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
+    }
 }
 
 /// A listener on `address` (`host:port`, the first address it resolves to) whose kernel

@@ -18,6 +18,11 @@ impl FromRequestParts<App> for Auth {
             return Err(AppError::Unauthorized.into());
         }
         let principal = app.authenticate_bearer(token).await?;
+        if let Some(logged) = parts.extensions.get::<crate::access_log::LoggedAccount>() {
+            let _ = logged.0.set((principal.account_id.clone(), principal.key_prefix.clone()));
+        }
+        // A key made with scopes reaches only the routes they cover.
+        principal.authorize(parts.method.as_str(), parts.uri.path())?;
         app.admit(&principal)?;
         Ok(Auth(principal))
     }

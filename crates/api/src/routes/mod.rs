@@ -1,8 +1,10 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod admin;
 mod content;
 mod inbound;
+mod keys;
 mod links;
 pub(crate) mod lists;
 mod messages;
@@ -29,6 +31,8 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(people::router())
         .merge(content::router())
         .merge(links::router())
+        .merge(admin::router())
+        .merge(keys::router())
 }
 
 pub(crate) struct SecurityAddon;

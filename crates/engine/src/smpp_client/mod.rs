@@ -62,6 +62,8 @@ struct Ctx {
     correlator: Correlator,
     events: mpsc::Sender<CarrierEvent>,
     assembler: Mutex<Assembler>,
+    /// Reconnects and the last error, for operators.
+    state: Arc<crate::ConnectorState>,
 }
 
 /// The bound session of one link, when there is one.
@@ -86,6 +88,7 @@ impl SmppConnector {
         store: Store,
         events: mpsc::Sender<CarrierEvent>,
         stop: watch::Receiver<bool>,
+        state: Arc<crate::ConnectorState>,
     ) -> Arc<SmppConnector> {
         let long = match settings.split {
             LongMessageMode::Udh => LongMessages::Udh,
@@ -98,6 +101,7 @@ impl SmppConnector {
             long,
             events,
             assembler: Mutex::new(Assembler::new(REASSEMBLY_TIMEOUT, REASSEMBLY_GROUPS)),
+            state,
         });
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
@@ -268,14 +272,17 @@ async fn supervise(ctx: Arc<Ctx>, link: Arc<Link>, kind: BindKind, mut stop: wat
                     return;
                 }
                 tracing::warn!(connector = %s.name, reason = %why, "carrier link lost; reconnecting");
+                ctx.state.error(format!("link lost: {why}"));
             }
             Err(e) => {
                 tracing::warn!(connector = %s.name, error = %e, "cannot bind to the carrier");
+                ctx.state.error(format!("cannot bind: {e}"));
             }
         }
         failures += 1;
         let delay = backoff(failures, Duration::from_secs(s.reconnect_max_secs.max(1)));
         metrics::counter!("textbird_smpp_reconnects_total", "connector" => s.name.clone()).increment(1);
+        ctx.state.reconnected();
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = stop.changed() => {}

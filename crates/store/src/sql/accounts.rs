@@ -71,7 +71,7 @@ impl super::SqlStore {
 
     pub async fn find_credential(&self, lookup: &str, now: i64) -> Result<Option<Credential>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, account_id, kind, secret_hash, expires_at FROM credentials \
+            "SELECT id, account_id, kind, secret_hash, expires_at, scopes, prefix FROM credentials \
              WHERE lookup = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(lookup)
@@ -84,15 +84,18 @@ impl super::SqlStore {
             kind: r.get(2),
             secret_hash: r.get(3),
             expires_at: r.get(4),
+            scopes: r.get(5),
+            prefix: r.get(6),
         }))
     }
 
     /// The live credential with this lookup value and the account it belongs to, in one read.
     pub async fn find_principal(&self, lookup: &str, now: i64) -> Result<Option<(Credential, Account)>, StoreError> {
         let sql = format!(
-            "SELECT c.id, c.account_id, c.kind, c.secret_hash, c.expires_at, {} FROM credentials c \
+            "SELECT c.id, c.account_id, c.kind, c.secret_hash, c.expires_at, c.scopes, c.prefix, {} FROM credentials c \
              JOIN accounts a ON a.id = c.account_id \
-             WHERE c.lookup = $1 AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2)",
+             WHERE c.lookup = $1 AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2) \
+             AND a.suspended_at IS NULL",
             ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lookup).bind(now).fetch_optional(&self.pool).await?;
@@ -103,8 +106,10 @@ impl super::SqlStore {
                 kind: r.get(2),
                 secret_hash: r.get(3),
                 expires_at: r.get(4),
+                scopes: r.get(5),
+                prefix: r.get(6),
             };
-            (credential, rows::account_at(&r, 5))
+            (credential, rows::account_at(&r, 7))
         }))
     }
 

@@ -12,6 +12,7 @@ mod content;
 mod counts;
 mod lists;
 mod messages;
+mod operator;
 mod people;
 mod rows;
 mod security;

@@ -38,7 +38,7 @@ pub(super) fn message(r: &DbRow) -> Message {
 }
 
 pub(super) const ACCOUNT_COLUMNS: &str =
-    "id, name, balance, country, timezone, is_admin, username, password_hash, created_at";
+    "id, name, balance, country, timezone, is_admin, username, password_hash, created_at, suspended_at";
 
 pub(super) fn account(r: &DbRow) -> Account {
     account_at(r, 0)
@@ -56,6 +56,7 @@ pub(super) fn account_at(r: &DbRow, o: usize) -> Account {
         username: r.get(o + 6),
         password_hash: r.get(o + 7),
         created_at: r.get(o + 8),
+        suspended_at: r.get(o + 9),
     }
 }
 
