@@ -444,8 +444,12 @@ impl Settings {
         if required && !config.exists() {
             return Err(ConfigError(format!("{} does not exist", config.display())));
         }
-        let figment = Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::file_exact(config))
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        // Exactly this file (no search in parent directories), when it exists.
+        if config.exists() {
+            figment = figment.merge(Toml::file_exact(config));
+        }
+        let figment = figment
             .merge(Env::prefixed("TEXTBIRD_").filter(|k| k.as_str().contains("__")).split("__"));
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         settings.fill_defaults();
