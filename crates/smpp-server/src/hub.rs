@@ -158,7 +158,7 @@ impl Hub {
 
     /// The customer answered the `deliver_sm` for `owed`: recorded, then settled.
     pub(crate) fn took(&self, owed: Owed) {
-        if self.taken.send(owed.clone()).is_err() {
+        if let Err(mpsc::error::SendError(owed)) = self.taken.send(owed) {
             self.handed.lock().expect("poisoned").remove(&owed);
         }
     }
@@ -329,7 +329,7 @@ async fn give_up(app: App, max_age_secs: u64, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             () = tokio::time::sleep(GIVE_UP_EVERY) => {}
-            _ = stop.changed() => if *stop.borrow() { return } else { continue },
+            _ = stop.changed() => if *stop.borrow() { return },
         }
     }
 }
