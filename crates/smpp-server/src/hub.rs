@@ -202,6 +202,19 @@ fn inbound_sm(from: &str, to: &str, body: &str) -> ShortMessage {
     }
 }
 
+/// A message status as an SMPP message state: not yet final is `ENROUTE`.
+pub(crate) fn state_of(status: &str) -> State {
+    match status {
+        "delivered" => State::Delivered,
+        "undelivered" => State::Undeliverable,
+        "expired" => State::Expired,
+        "rejected" | "failed" => State::Rejected,
+        "deleted" | "canceled" => State::Deleted,
+        "accepted" | "scheduled" | "queued" | "submitted" => State::Enroute,
+        _ => State::Unknown,
+    }
+}
+
 /// A delivery receipt in the de-facto standard format, with the TLVs that carry the same.
 fn receipt_for(
     message_id: &str,
@@ -212,14 +225,7 @@ fn receipt_for(
     created_at: i64,
     at: i64,
 ) -> ShortMessage {
-    let state = match status {
-        "delivered" => State::Delivered,
-        "undelivered" => State::Undeliverable,
-        "expired" => State::Expired,
-        "rejected" | "failed" => State::Rejected,
-        "deleted" | "canceled" => State::Deleted,
-        _ => State::Unknown,
-    };
+    let state = state_of(status);
     let err = error_code
         .map(|e| e.trim_start_matches("0x").trim_start_matches('0').chars().take(3).collect::<String>())
         .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()) && !e.is_empty())

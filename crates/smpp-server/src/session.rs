@@ -12,7 +12,9 @@ use textbird_app::{AppError, Principal, SendRequest, SendResult};
 use textbird_smpp::frame::{FrameCodec, FrameError};
 use textbird_smpp::pdu::{self, Address, BindKind, Packet, Pdu, ShortMessage, id, status};
 use textbird_smpp::reassembly::{PartKey, Reassembler};
+use textbird_smpp::receipt::State;
 use textbird_smpp::session::{Session, is_response};
+use textbird_smpp::time;
 use textbird_smpp::udh::Concat;
 use textbird_smpp::wire::{self, Incoming};
 use tokio::net::TcpStream;
@@ -140,6 +142,20 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
                             in_flight.fetch_sub(1, Ordering::AcqRel);
                         });
                     }
+                    (Some(b), Pdu::QuerySm { message_id, .. }) => {
+                        let (shared, session, principal) = (shared.clone(), session.clone(), b.principal.clone());
+                        tokio::spawn(async move {
+                            let (code, resp) = query(&shared, &principal, &message_id).await;
+                            let _ = session.send(code, packet.sequence, &resp).await;
+                        });
+                    }
+                    (Some(b), Pdu::CancelSm { message_id, .. }) => {
+                        let (shared, session, principal) = (shared.clone(), session.clone(), b.principal.clone());
+                        tokio::spawn(async move {
+                            let code = cancel(&shared, &principal, &message_id).await;
+                            let _ = session.send(code, packet.sequence, &Pdu::CancelSmResp).await;
+                        });
+                    }
                     (Some(_), Pdu::DeliverSm(_)) => {
                         let _ = session.send_bytes(nack_for(packet.command_id, status::INVCMDID, packet.sequence)).await;
                     }
@@ -190,6 +206,55 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     session.close();
     drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// `query_sm`: the message's state, as its receipt would give it; another account's message
+/// is as unknown as one that does not exist.
+async fn query(shared: &Shared, principal: &Principal, message_id: &str) -> (u32, Pdu) {
+    let none =
+        Pdu::QuerySmResp { message_id: String::new(), final_date: String::new(), message_state: 0, error_code: 0 };
+    match shared.app.message(principal, message_id).await {
+        Ok((m, _)) => {
+            let state = crate::hub::state_of(&m.status);
+            let final_date = if state == State::Enroute { String::new() } else { time::to_smpp(m.updated_at / 1000) };
+            let error_code = m.error_code.as_deref().and_then(network_error).unwrap_or(0);
+            (
+                status::OK,
+                Pdu::QuerySmResp { message_id: m.id, final_date, message_state: state.message_state(), error_code },
+            )
+        }
+        Err(AppError::NotFound(_)) => (status::INVMSGID, none),
+        Err(e) => {
+            tracing::error!(error = %e, "SMPP query_sm failed");
+            (status::SYSERR, none)
+        }
+    }
+}
+
+/// A carrier's error code as `query_sm_resp`'s one-octet `error_code`, when it is one.
+fn network_error(code: &str) -> Option<u8> {
+    let code = code.trim();
+    match code.strip_prefix("0x") {
+        Some(hex) => u8::from_str_radix(hex, 16).ok(),
+        None => code.parse().ok(),
+    }
+}
+
+/// `cancel_sm` of one message by id (canceled and refunded while it is scheduled). Canceling
+/// by source and destination without an id is refused.
+async fn cancel(shared: &Shared, principal: &Principal, message_id: &str) -> u32 {
+    if message_id.is_empty() {
+        return status::CANCELFAIL;
+    }
+    match shared.app.cancel(principal, message_id).await {
+        Ok(_) => status::OK,
+        Err(AppError::NotFound(_)) => status::INVMSGID,
+        Err(AppError::Conflict(_)) => status::CANCELFAIL,
+        Err(e) => {
+            tracing::error!(error = %e, "SMPP cancel_sm failed");
+            status::SYSERR
+        }
+    }
 }
 
 /// Records, once per run and account, that the account binds receivers: its inbound
@@ -327,14 +392,27 @@ async fn send(shared: &Shared, principal: &Principal, sm: &ShortMessage) -> (u32
         _ => sm.source.addr.clone(),
     };
     let request_receipt = sm.registered_delivery & 0x03 != 0;
+    let now = textbird_types::now_millis() / 1000;
+    let Ok(schedule) = time::parse(&sm.schedule_delivery_time).map(|t| t.map(|t| t.at(now))) else {
+        return (status::INVSCHED, String::new());
+    };
+    let Ok(expiry) = time::parse(&sm.validity_period).map(|t| t.map(|t| t.at(now))) else {
+        return (status::INVEXPIRY, String::new());
+    };
+    let starts = schedule.unwrap_or(now).max(now);
+    let validity_secs = match expiry {
+        Some(e) if e <= starts => return (status::INVEXPIRY, String::new()),
+        Some(e) => Some(u64::try_from(e - starts).unwrap_or(1)),
+        None => None,
+    };
     let request = SendRequest {
         to: vec![to],
         from: (!from.is_empty()).then_some(from),
         body: wire::decode_text(sm.data_coding, &sm.short_message),
-        send_at: None,
+        send_at: schedule.filter(|t| *t > now).map(time::to_rfc3339),
         callback_url: None,
         client_ref: None,
-        validity_secs: None,
+        validity_secs,
         smpp_receipt: request_receipt,
         ..SendRequest::default()
     };

@@ -137,6 +137,12 @@ fn short_message(kind: Kind) -> impl Strategy<Value = ShortMessage> {
     } else {
         Just(String::new()).boxed()
     };
+    // deliver_sm's and data_sm's schedule is not read back (data_sm has none).
+    let schedule = if kind == Kind::Submit {
+        prop::sample::select(vec![String::new(), "000000010000000R".to_owned(), "261202160000004+".to_owned()]).boxed()
+    } else {
+        Just(String::new()).boxed()
+    };
     let receipt = if kind == Kind::Deliver {
         (prop::option::of("[A-Za-z0-9]{0,64}"), prop::option::of(0u8..=8)).boxed()
     } else {
@@ -144,7 +150,7 @@ fn short_message(kind: Kind) -> impl Strategy<Value = ShortMessage> {
     };
     (
         (address(), address()),
-        (prop::sample::select(vec![0u8, 0x40, 0x04]), 0u8..=1, prop::sample::select(vec![0u8, 8]), validity),
+        (prop::sample::select(vec![0u8, 0x40, 0x04]), 0u8..=1, prop::sample::select(vec![0u8, 8]), validity, schedule),
         prop::collection::vec(any::<u8>(), 0..=254),
         prop::option::of(prop::collection::vec(any::<u8>(), 0..=2000)),
         prop::option::of((any::<u16>(), any::<u8>(), any::<u8>())),
@@ -153,7 +159,7 @@ fn short_message(kind: Kind) -> impl Strategy<Value = ShortMessage> {
         .prop_map(
             |(
                 (source, dest),
-                (esm_class, registered_delivery, data_coding, validity_period),
+                (esm_class, registered_delivery, data_coding, validity_period, schedule_delivery_time),
                 short_message,
                 message_payload,
                 sar,
@@ -165,6 +171,7 @@ fn short_message(kind: Kind) -> impl Strategy<Value = ShortMessage> {
                 registered_delivery,
                 data_coding,
                 validity_period,
+                schedule_delivery_time,
                 short_message,
                 message_payload,
                 sar,

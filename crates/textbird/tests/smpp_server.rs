@@ -348,3 +348,71 @@ async fn receipts_and_inbound_messages_wait_for_an_offline_customer_across_a_kil
     assert_eq!(delivered_to(&again), (vec![], vec![]), "what was taken is not owed any more");
     healthy(&server).await;
 }
+
+#[tokio::test]
+async fn query_sm_tells_a_messages_state_and_cancel_sm_cancels_a_scheduled_one_with_a_refund() {
+    let (server, acme) = start();
+    let other = server.create_account("Other", "10", "NL");
+    let esme = bound_esme(&server, &acme, &[]).await;
+    let before = server.balance(&acme.api_key).await;
+    // At once, and in an hour (relative time: 1 h from now).
+    esme.send(&json!({"cmd": "submit", "tag": "now", "to": "+31612345678", "text": "at once"}));
+    esme.send(&json!({"cmd": "submit", "tag": "later", "to": "+31612345679", "text": "in an hour",
+        "schedule_delivery_time": "000000010000000R", "validity_period": "000001000000000R"}));
+    let now_id = submit_resp(&esme, "now").await["message_id"].as_str().expect("id").to_owned();
+    let later = submit_resp(&esme, "later").await;
+    assert_eq!(status(&later), 0, "{later}");
+    let later_id = later["message_id"].as_str().expect("id").to_owned();
+    let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{later_id}")).await;
+    assert_eq!(m["status"], "scheduled", "schedule_delivery_time is honoured: {m}");
+    eventually(20, "the first delivered", || async {
+        let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{now_id}")).await;
+        (m["status"] == "delivered").then_some(())
+    })
+    .await;
+
+    esme.send(&json!({"cmd": "query", "tag": "q1", "message_id": now_id}));
+    let q = esme.wait_for(15, |e| e["event"] == "query_sm_resp" && e["tag"] == "q1").await;
+    assert_eq!((status(&q), q["message_state"].as_u64()), (0, Some(2)), "DELIVERED: {q}");
+    assert!(!q["final_date"].as_str().unwrap_or_default().is_empty(), "a final date: {q}");
+    esme.send(&json!({"cmd": "query", "tag": "q2", "message_id": later_id}));
+    let q = esme.wait_for(15, |e| e["event"] == "query_sm_resp" && e["tag"] == "q2").await;
+    assert_eq!((status(&q), q["message_state"].as_u64()), (0, Some(1)), "ENROUTE while scheduled: {q}");
+
+    // Another account's ids are unknown ids, for query and cancel alike.
+    let intruder = bound_esme(&server, &other, &[]).await;
+    intruder.send(&json!({"cmd": "query", "tag": "x", "message_id": later_id}));
+    let q = intruder.wait_for(15, |e| e["event"] == "query_sm_resp").await;
+    assert_eq!(status(&q), 0x0C, "ESME_RINVMSGID: {q}");
+    intruder.send(&json!({"cmd": "cancel", "tag": "x", "message_id": later_id}));
+    let c = intruder.wait_for(15, |e| e["event"] == "cancel_sm_resp").await;
+    assert_eq!(status(&c), 0x0C, "ESME_RINVMSGID: {c}");
+
+    // A delivered message cannot be canceled; the scheduled one can, and is refunded.
+    esme.send(&json!({"cmd": "cancel", "tag": "c1", "message_id": now_id}));
+    let c = esme.wait_for(15, |e| e["event"] == "cancel_sm_resp" && e["tag"] == "c1").await;
+    assert_eq!(status(&c), 0x11, "ESME_RCANCELFAIL: {c}");
+    let charged = server.balance(&acme.api_key).await;
+    esme.send(&json!({"cmd": "cancel", "tag": "c2", "message_id": later_id}));
+    let c = esme.wait_for(15, |e| e["event"] == "cancel_sm_resp" && e["tag"] == "c2").await;
+    assert_eq!(status(&c), 0, "{c}");
+    let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{later_id}")).await;
+    assert_eq!(m["status"], "canceled", "{m}");
+    let refunded = server.balance(&acme.api_key).await;
+    assert_ne!(refunded, charged, "the canceled message is refunded");
+    assert_ne!(refunded, before, "the delivered one stays charged");
+    esme.send(&json!({"cmd": "query", "tag": "q3", "message_id": later_id}));
+    let q = esme.wait_for(15, |e| e["event"] == "query_sm_resp" && e["tag"] == "q3").await;
+    assert_eq!(q["message_state"].as_u64(), Some(4), "DELETED once canceled: {q}");
+
+    // An unreadable schedule is ESME_RINVSCHED, a validity that ends before it starts
+    // ESME_RINVEXPIRY; neither is stored or charged.
+    esme.send(&json!({"cmd": "submit", "tag": "bad1", "to": "+31612345670", "text": "x",
+        "schedule_delivery_time": "99999999999999+X"}));
+    assert_eq!(status(&submit_resp(&esme, "bad1").await), 0x61);
+    esme.send(&json!({"cmd": "submit", "tag": "bad2", "to": "+31612345670", "text": "x",
+        "schedule_delivery_time": "000000020000000R", "validity_period": "000000010000000R"}));
+    assert_eq!(status(&submit_resp(&esme, "bad2").await), 0x62);
+    assert_eq!(server.balance(&acme.api_key).await, refunded, "refusals are not charged");
+    assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 2, "nothing stored for them");
+}

@@ -81,6 +81,7 @@ macro_rules! common_fields {
 pub(super) fn from_submit(p: &rusmpp::pdus::SubmitSm) -> ShortMessage {
     let mut sm = common_fields!(p);
     sm.validity_period = ecstr(&p.validity_period);
+    sm.schedule_delivery_time = ecstr(&p.schedule_delivery_time);
     sm.short_message = p.short_message().as_ref().to_vec();
     read_tlvs!(sm, p.tlvs());
     sm
@@ -180,6 +181,10 @@ pub(super) fn to_submit(sm: &ShortMessage) -> Result<rusmpp::pdus::SubmitSm, Enc
     let tlvs = submission_tlvs!(T, sm);
     Ok(addressed!(rusmpp::pdus::SubmitSm::builder(), sm, f)
         .validity_period(field("validity_period", EmptyOrFullCOctetString::from_vec(cbytes(&sm.validity_period)))?)
+        .schedule_delivery_time(field(
+            "schedule_delivery_time",
+            EmptyOrFullCOctetString::from_vec(cbytes(&sm.schedule_delivery_time)),
+        )?)
         .data_coding(DataCoding::from(sm.data_coding))
         .short_message(f.short_message)
         .tlvs(tlvs)

@@ -21,9 +21,11 @@ pub mod id {
     pub const GENERIC_NACK: u32 = 0x8000_0000;
     pub const BIND_RECEIVER: u32 = 0x0000_0001;
     pub const BIND_TRANSMITTER: u32 = 0x0000_0002;
+    pub const QUERY_SM: u32 = 0x0000_0003;
     pub const SUBMIT_SM: u32 = 0x0000_0004;
     pub const DELIVER_SM: u32 = 0x0000_0005;
     pub const UNBIND: u32 = 0x0000_0006;
+    pub const CANCEL_SM: u32 = 0x0000_0008;
     pub const BIND_TRANSCEIVER: u32 = 0x0000_0009;
     pub const ENQUIRE_LINK: u32 = 0x0000_0015;
     pub const DATA_SM: u32 = 0x0000_0103;
@@ -43,12 +45,18 @@ pub mod status {
     pub const SYSERR: u32 = 0x0000_0008;
     pub const INVSRCADR: u32 = 0x0000_000A;
     pub const INVDSTADR: u32 = 0x0000_000B;
+    /// `ESME_RINVMSGID`: no such message (another account's is none either).
+    pub const INVMSGID: u32 = 0x0000_000C;
     pub const BINDFAIL: u32 = 0x0000_000D;
     /// `ESME_RINVPASWD`: invalid password.
     pub const INVPASWD: u32 = 0x0000_000E;
+    /// `ESME_RCANCELFAIL`: the message cannot be canceled (it is no longer scheduled).
+    pub const CANCELFAIL: u32 = 0x0000_0011;
     pub const MSGQFUL: u32 = 0x0000_0014;
     pub const SUBMITFAIL: u32 = 0x0000_0045;
     pub const THROTTLED: u32 = 0x0000_0058;
+    /// `ESME_RINVSCHED`: an unreadable `schedule_delivery_time`.
+    pub const INVSCHED: u32 = 0x0000_0061;
     pub const INVEXPIRY: u32 = 0x0000_0062;
     pub const X_T_APPN: u32 = 0x0000_0064;
     /// Textbird (vendor range): the destination opted out of messages from this account.
@@ -114,6 +122,8 @@ pub struct ShortMessage {
     pub registered_delivery: u8,
     pub data_coding: u8,
     pub validity_period: String,
+    /// `submit_sm`'s `schedule_delivery_time` (empty: at once).
+    pub schedule_delivery_time: String,
     pub short_message: Vec<u8>,
     pub message_payload: Option<Vec<u8>>,
     /// `sar_msg_ref_num`, `sar_total_segments`, `sar_segment_seqnum`.
@@ -161,6 +171,26 @@ pub enum Pdu {
     DataSmResp {
         message_id: String,
     },
+    /// `query_sm`: the state of a message submitted earlier.
+    QuerySm {
+        message_id: String,
+        source: Address,
+    },
+    QuerySmResp {
+        message_id: String,
+        /// Absolute SMPP time of the final state, empty while there is none.
+        final_date: String,
+        message_state: u8,
+        error_code: u8,
+    },
+    /// `cancel_sm`: cancel a message submitted earlier and not yet sent.
+    CancelSm {
+        service_type: String,
+        message_id: String,
+        source: Address,
+        dest: Address,
+    },
+    CancelSmResp,
     EnquireLink,
     EnquireLinkResp,
     Unbind,
@@ -233,6 +263,32 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
             Pdu::DataSmResp { message_id: Reader::new(body).cstring().unwrap_or_default() }
         }
         c if c == id::DELIVER_SM | id::RESPONSE => Pdu::DeliverSmResp,
+        id::QUERY_SM => {
+            let mut r = Reader::new(body);
+            let parsed = (|| {
+                let message_id = r.cstring()?;
+                let source = r.address()?;
+                Some((message_id, source))
+            })();
+            let Some((message_id, source)) = parsed else {
+                return Err(fail(status::INVMSGLEN, "malformed query_sm".into()));
+            };
+            Pdu::QuerySm { message_id, source }
+        }
+        id::CANCEL_SM => {
+            let mut r = Reader::new(body);
+            let parsed = (|| {
+                let service_type = r.cstring()?;
+                let message_id = r.cstring()?;
+                let source = r.address()?;
+                let dest = r.address()?;
+                Some((service_type, message_id, source, dest))
+            })();
+            let Some((service_type, message_id, source, dest)) = parsed else {
+                return Err(fail(status::INVMSGLEN, "malformed cancel_sm".into()));
+            };
+            Pdu::CancelSm { service_type, message_id, source, dest }
+        }
         c if c == id::ENQUIRE_LINK | id::RESPONSE => Pdu::EnquireLinkResp,
         c if c == id::UNBIND | id::RESPONSE => Pdu::UnbindResp,
         id::GENERIC_NACK => Pdu::GenericNack,
@@ -252,8 +308,8 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
                 _ => Pdu::DataSm(sm),
             }
         }
-        // Other SMPP commands (query_sm, cancel_sm, replace_sm, submit_multi, ...).
-        0x0000_0003 | 0x0000_0007 | 0x0000_0008 | 0x0000_000B | 0x0000_0021 | 0x0000_0102 => Pdu::Unsupported,
+        // Other SMPP commands (replace_sm, submit_multi, ...).
+        0x0000_0007 | 0x0000_000B | 0x0000_0021 | 0x0000_0102 => Pdu::Unsupported,
         // A response Textbird never asks for (query_sm_resp, ...): nothing waits for it.
         c if c & id::RESPONSE != 0 => Pdu::Unsupported,
         other => return Err(fail(status::INVCMDID, format!("unknown command id 0x{other:08X}"))),
@@ -280,6 +336,12 @@ impl<'a> Reader<'a> {
     }
     fn skip(&mut self, n: usize) {
         self.bytes = &self.bytes[n.min(self.bytes.len())..];
+    }
+    /// `addr_ton`, `addr_npi` and the address.
+    fn address(&mut self) -> Option<Address> {
+        let (&ton, &npi) = (self.bytes.first()?, self.bytes.get(1)?);
+        self.skip(2);
+        Some(Address { ton, npi, addr: self.cstring()? })
     }
     fn cstring(&mut self) -> Option<String> {
         let end = self.bytes.iter().take(LENIENT_CSTRING).position(|b| *b == 0)?;
@@ -335,6 +397,32 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
         }
         Pdu::DataSmResp { message_id } => with_cstring(id::DATA_SM | id::RESPONSE, message_id),
         Pdu::DeliverSmResp => with_cstring(id::DELIVER_SM | id::RESPONSE, ""),
+        Pdu::QuerySm { message_id, source } => {
+            let mut body = Vec::new();
+            put_cstring(&mut body, message_id);
+            put_address(&mut body, source);
+            simple(id::QUERY_SM, &body)
+        }
+        Pdu::QuerySmResp { message_id, final_date, message_state, error_code } => {
+            if status == status::OK {
+                let mut body = Vec::new();
+                put_cstring(&mut body, message_id);
+                put_cstring(&mut body, final_date);
+                body.extend_from_slice(&[*message_state, *error_code]);
+                simple(id::QUERY_SM | id::RESPONSE, &body)
+            } else {
+                simple(id::QUERY_SM | id::RESPONSE, &[])
+            }
+        }
+        Pdu::CancelSm { service_type, message_id, source, dest } => {
+            let mut body = Vec::new();
+            put_cstring(&mut body, service_type);
+            put_cstring(&mut body, message_id);
+            put_address(&mut body, source);
+            put_address(&mut body, dest);
+            simple(id::CANCEL_SM, &body)
+        }
+        Pdu::CancelSmResp => simple(id::CANCEL_SM | id::RESPONSE, &[]),
         Pdu::EnquireLink => simple(id::ENQUIRE_LINK, &[]),
         Pdu::EnquireLinkResp => simple(id::ENQUIRE_LINK | id::RESPONSE, &[]),
         Pdu::Unbind => simple(id::UNBIND, &[]),
@@ -344,6 +432,16 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
         Pdu::DeliverSm(sm) => rusmpp_encode(status, sequence, to_deliver(sm)?.into()),
         Pdu::DataSm(sm) => rusmpp_encode(status, sequence, to_data(sm)?.into()),
     })
+}
+
+fn put_cstring(body: &mut Vec<u8>, s: &str) {
+    body.extend_from_slice(s.as_bytes());
+    body.push(0);
+}
+
+fn put_address(body: &mut Vec<u8>, a: &Address) {
+    body.extend_from_slice(&[a.ton, a.npi]);
+    put_cstring(body, &a.addr);
 }
 
 /// A `generic_nack` with `status` for `sequence`.

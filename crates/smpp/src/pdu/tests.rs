@@ -99,3 +99,50 @@ fn truncated_submit_is_a_decode_failure() {
     let frame = Frame { command_id: id::SUBMIT_SM, status: 0, sequence: 9, body: Bytes::from_static(b"\0\x05") };
     assert_eq!(decode(&frame).unwrap_err().status, status::INVMSGLEN);
 }
+
+#[test]
+fn query_sm_and_cancel_sm_round_trip() {
+    let source = Address { ton: 5, npi: 0, addr: "Acme".into() };
+    let q = Pdu::QuerySm { message_id: "0190abc".into(), source: source.clone() };
+    let p = round_trip(0, &q);
+    assert_eq!((p.command_id, p.pdu), (id::QUERY_SM, q));
+    let c = Pdu::CancelSm {
+        service_type: String::new(),
+        message_id: "0190abc".into(),
+        source,
+        dest: Address { ton: 1, npi: 1, addr: "31612345678".into() },
+    };
+    let p = round_trip(0, &c);
+    assert_eq!((p.command_id, p.pdu), (id::CANCEL_SM, c));
+}
+
+#[test]
+fn query_sm_resp_carries_the_state_and_a_failure_only_its_header() {
+    let ok = encode(
+        0,
+        7,
+        &Pdu::QuerySmResp {
+            message_id: "m1".into(),
+            final_date: "261202160000000+".into(),
+            message_state: 2,
+            error_code: 0,
+        },
+    )
+    .expect("encodes");
+    assert_eq!(&ok[4..8], &(id::QUERY_SM | id::RESPONSE).to_be_bytes());
+    assert_eq!(&ok[16..], b"m1\x00261202160000000+\x00\x02\x00");
+    let failed = encode(
+        status::INVMSGID,
+        7,
+        &Pdu::QuerySmResp { message_id: String::new(), final_date: String::new(), message_state: 0, error_code: 0 },
+    )
+    .expect("encodes");
+    assert_eq!(failed.len(), 16);
+}
+
+#[test]
+fn a_truncated_cancel_sm_is_refused_not_guessed() {
+    let frame = Frame { command_id: id::CANCEL_SM, status: 0, sequence: 3, body: Bytes::from_static(b"\x000190") };
+    let err = decode(&frame).expect_err("truncated");
+    assert_eq!((err.status, err.sequence), (status::INVMSGLEN, 3));
+}

@@ -60,6 +60,8 @@ function submitFields(cmd) {
       dest_addr_npi: cmd.dest_addr_npi === undefined ? to.npi : cmd.dest_addr_npi,
       destination_addr: to.addr,
       registered_delivery: cmd.registered_delivery === undefined ? 0 : cmd.registered_delivery,
+      schedule_delivery_time: cmd.schedule_delivery_time || '',
+      validity_period: cmd.validity_period || '',
       data_coding: dc,
     },
   };
@@ -123,6 +125,35 @@ function run(cmd) {
     case 'data_sm':
       dataSm(cmd);
       break;
+    case 'query': {
+      const from = c.address(String(cmd.from || 'Acme'));
+      session.query_sm(
+        { message_id: String(cmd.message_id), source_addr_ton: from.ton, source_addr_npi: from.npi, source_addr: from.addr },
+        (resp) =>
+          emit('query_sm_resp', {
+            tag: cmd.tag === undefined ? null : cmd.tag,
+            command_status: resp.command_status,
+            message_id: resp.message_id === undefined ? null : resp.message_id,
+            final_date: resp.final_date instanceof Date ? resp.final_date.toISOString() : resp.final_date || '',
+            message_state: resp.message_state === undefined ? null : resp.message_state,
+            error_code: resp.error_code === undefined ? null : resp.error_code,
+          }),
+      );
+      break;
+    }
+    case 'cancel': {
+      const from = c.address(String(cmd.from || 'Acme'));
+      const to = c.address(String(cmd.to || '+31612345678'));
+      session.cancel_sm(
+        {
+          message_id: String(cmd.message_id),
+          source_addr_ton: from.ton, source_addr_npi: from.npi, source_addr: from.addr,
+          dest_addr_ton: to.ton, dest_addr_npi: to.npi, destination_addr: to.addr,
+        },
+        (resp) => emit('cancel_sm_resp', { tag: cmd.tag === undefined ? null : cmd.tag, command_status: resp.command_status }),
+      );
+      break;
+    }
     case 'enquire_link':
       session.enquire_link({}, (resp) =>
         emit('enquire_link_resp', { seq: resp.sequence_number, command_status: resp.command_status }),
