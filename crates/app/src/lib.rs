@@ -49,7 +49,7 @@ pub use imports::{Mapping, Preview as FilePreview, neutralise};
 pub use inbound::InjectInbound;
 pub use keys::{ACCESS_TOKEN_SECONDS, AccessToken, DEFAULT_KEY_DAYS, IssuedKey, MAX_KEY_DAYS};
 pub use lists::{ImportCounts, ImportRequest};
-pub use messages::{MessageList, MessageQuery};
+pub use messages::{MessageList, MessageQuery, Replace};
 pub use people::{
     ContactChange, ContactDetails, ContactInput, ContactQuery, GroupChange, MAX_IDS_PER_REQUEST, SenderChange,
 };

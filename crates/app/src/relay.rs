@@ -25,6 +25,12 @@ impl App {
         Ok(self.store().owed_receipts(account_id, before, limit).await?)
     }
 
+    /// The caller's messages of one `submit_multi`, by the id it was answered with; empty
+    /// when there is none (or it is another account's).
+    pub async fn smpp_messages(&self, p: &crate::Principal, smpp_ref: &str) -> Result<Vec<Message>, AppError> {
+        Ok(self.store().messages_by_smpp_ref(&p.account_id, smpp_ref).await?)
+    }
+
     /// The account's inbound messages no receiver has taken yet, received before `before`.
     pub async fn owed_inbound(&self, account_id: &str, before: i64, limit: u32) -> Result<Vec<Inbound>, AppError> {
         Ok(self.store().owed_inbound(account_id, before, limit).await?)

@@ -11,10 +11,10 @@ use crate::idempotency::{IdempotencyKey, Replay};
 use crate::{App, AppError, FieldError, Principal, Recipient};
 
 /// Validity bounds: 1 s to 72 h.
-const MIN_VALIDITY_SECS: u64 = 1;
-const MAX_VALIDITY_SECS: u64 = 72 * 3600;
+pub(crate) const MIN_VALIDITY_SECS: u64 = 1;
+pub(crate) const MAX_VALIDITY_SECS: u64 = 72 * 3600;
 /// How far ahead a send may be scheduled.
-const MAX_SCHEDULE_AHEAD_MS: i64 = 366 * 24 * 3600 * 1000;
+pub(crate) const MAX_SCHEDULE_AHEAD_MS: i64 = 366 * 24 * 3600 * 1000;
 const MAX_CLIENT_REF: usize = 255;
 const MAX_URL: usize = 2048;
 
@@ -48,6 +48,9 @@ pub struct SendRequest {
     /// Submitted over SMPP with `registered_delivery`: the receipt is kept for the customer
     /// until one of its receivers takes it.
     pub smpp_receipt: bool,
+    /// Submitted in one `submit_multi`: every message is known to the customer by the
+    /// batch's id, which the submission was answered with.
+    pub smpp_multi: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -97,7 +100,7 @@ pub type Render<'a> = &'a (dyn Fn(&SendOutcome) -> (u16, String) + Sync);
 /// Why a message text cannot be sent, if it cannot: a control character other than layout
 /// (checked always), or more than `max_parts` parts (checked when `final_text`, the text as it
 /// will go out; a template is measured once rendered).
-fn body_problem(text: &str, max_parts: u32, final_text: bool) -> Option<String> {
+pub(crate) fn body_problem(text: &str, max_parts: u32, final_text: bool) -> Option<String> {
     if let Some(problem) = control_problem(text) {
         return Some(problem);
     }
@@ -342,6 +345,7 @@ impl App {
                 trigger_id: trigger.as_ref().map(|(id, _)| id.clone()),
                 trigger_delay_ms: trigger.as_ref().map(|(_, delay)| *delay),
                 smpp_receipt: req.smpp_receipt,
+                smpp_ref: req.smpp_multi.then(|| batch_id.clone()),
             });
             sent.push(SentMessage {
                 id,

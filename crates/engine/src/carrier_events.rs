@@ -161,6 +161,7 @@ async fn receive(
             trigger_id: None,
             trigger_delay_ms: None,
             smpp_receipt: false,
+            smpp_ref: None,
             created_at: now,
         };
         store.accept(AcceptBatch { account_id, debit: 0, messages: vec![message], idempotency: None }).await?;

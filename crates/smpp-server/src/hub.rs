@@ -52,10 +52,15 @@ pub(crate) struct Item {
 /// A bound receiver: its id and where its `deliver_sm`s go.
 type Receiver = (u64, mpsc::Sender<Item>);
 
+/// Whose receipt a message is: the account, and the id the customer knows the message by
+/// when it is not its own (a `submit_multi`'s).
+type Wanted = (String, Option<String>);
+
 pub(crate) struct Hub {
     receivers: Mutex<HashMap<String, Vec<Receiver>>>,
-    /// message id → account, for messages this node accepted with `registered_delivery`.
-    wanted: Mutex<(HashMap<String, String>, VecDeque<String>)>,
+    /// message id → account and the id the customer knows the message by when it is not
+    /// its own, for messages this node accepted with `registered_delivery`.
+    wanted: Mutex<(HashMap<String, Wanted>, VecDeque<String>)>,
     /// Handed to a session and not yet settled: neither offered again nor swept up.
     handed: Mutex<HashSet<Owed>>,
     /// Accounts recorded as binding receivers (once per run).
@@ -88,10 +93,10 @@ impl Hub {
         hub
     }
 
-    pub(crate) fn want_receipt(&self, message_id: &str, account_id: &str) {
+    pub(crate) fn want_receipt(&self, message_id: &str, account_id: &str, smpp_ref: Option<&str>) {
         let mut wanted = self.wanted.lock().expect("poisoned");
         let (map, order) = &mut *wanted;
-        map.insert(message_id.to_owned(), account_id.to_owned());
+        map.insert(message_id.to_owned(), (account_id.to_owned(), smpp_ref.map(str::to_owned)));
         order.push_back(message_id.to_owned());
         while order.len() > WANTED_MAX {
             if let Some(old) = order.pop_front() {
@@ -170,9 +175,10 @@ impl Hub {
     fn on_notice(&self, notice: &Notice) {
         match notice {
             Notice::Final { message_id, account_id: _, to, from, status, error_code, created_at, at } => {
-                let account = self.wanted.lock().expect("poisoned").0.remove(message_id);
-                if let Some(account) = account {
-                    let sm = receipt_for(message_id, to, from, status, error_code.as_deref(), *created_at, *at);
+                let wanted = self.wanted.lock().expect("poisoned").0.remove(message_id);
+                if let Some((account, smpp_ref)) = wanted {
+                    let id = smpp_ref.as_deref().unwrap_or(message_id);
+                    let sm = receipt_for(id, to, from, status, error_code.as_deref(), *created_at, *at);
                     self.offer(&account, Item { owed: Owed::Receipt(message_id.clone()), sm });
                 }
             }
@@ -215,7 +221,8 @@ pub(crate) fn state_of(status: &str) -> State {
     }
 }
 
-/// A delivery receipt in the de-facto standard format, with the TLVs that carry the same.
+/// A delivery receipt in the de-facto standard format, with the TLVs that carry the same;
+/// `message_id` is the id the customer was answered with.
 fn receipt_for(
     message_id: &str,
     to: &str,
@@ -266,7 +273,7 @@ async fn sweep(hub: Arc<Hub>, app: App, mut stop: watch::Receiver<bool>) {
                 Ok(done) => {
                     for m in done {
                         let sm = receipt_for(
-                            &m.id,
+                            m.smpp_id(),
                             &m.to,
                             &m.sender,
                             &m.status,

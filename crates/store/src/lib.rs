@@ -234,6 +234,14 @@ impl Store {
     pub async fn cancel(&self, account_id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
         delegate!(self, s => s.writer().cancel(account_id, message_id, now).await)
     }
+    /// Gives a scheduled message new content (see [`Replacement`]).
+    pub async fn replace(&self, r: Replacement) -> Result<ReplaceOutcome, StoreError> {
+        delegate!(self, s => s.writer().replace(r).await)
+    }
+    /// The messages of `account_id` that an SMPP customer knows by `smpp_ref`, oldest first.
+    pub async fn messages_by_smpp_ref(&self, account_id: &str, smpp_ref: &str) -> Result<Vec<Message>, StoreError> {
+        delegate!(self, s => s.messages_by_smpp_ref(account_id, smpp_ref).await)
+    }
     /// Stores an inbound message, applies its opt-out keyword, queues its webhooks.
     pub async fn receive(&self, inbound: NewInbound) -> Result<(), StoreError> {
         delegate!(self, s => s.writer().receive(inbound).await)

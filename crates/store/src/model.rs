@@ -114,6 +114,9 @@ pub struct NewMessage {
     /// An SMPP customer asked for its receipt (`registered_delivery`): it is kept for them
     /// until they take it.
     pub smpp_receipt: bool,
+    /// The id an SMPP customer knows the message by when it is not its own (every message
+    /// of one `submit_multi` shares that submission's id).
+    pub smpp_ref: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,35 @@ pub struct IdempotencyRecord {
     pub status_code: u16,
     pub response: String,
     pub created_at: i64,
+}
+
+/// New content for a scheduled message (`replace_sm`), computed from the message as read:
+/// it applies only while the message is still scheduled at `old_price`.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    pub account_id: String,
+    pub message_id: String,
+    pub old_price: i64,
+    pub body: String,
+    pub encoding: String,
+    pub parts: i32,
+    pub price: i64,
+    /// The new send time; `None` keeps the message's.
+    pub send_at: Option<i64>,
+    pub valid_until: i64,
+    /// Whether an SMPP customer awaits the receipt; `None` keeps what was asked.
+    pub smpp_receipt: Option<bool>,
+    pub now: i64,
+}
+
+/// What became of a [`Replacement`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceOutcome {
+    Replaced,
+    /// The message is no longer scheduled (or changed meanwhile): nothing was written.
+    NotScheduled,
+    /// The longer text costs more than the balance holds: nothing was written.
+    InsufficientBalance,
 }
 
 /// One accepted request: all its messages are stored, or none.
@@ -168,6 +200,15 @@ pub struct Message {
     pub possible_duplicate: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The id an SMPP customer knows the message by when it is not `id` (`submit_multi`).
+    pub smpp_ref: Option<String>,
+}
+
+impl Message {
+    /// The id an SMPP customer knows the message by.
+    pub fn smpp_id(&self) -> &str {
+        self.smpp_ref.as_deref().unwrap_or(&self.id)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,8 @@ pub(crate) type Db = sqlx::Postgres;
 const BEGIN_WRITE: &str = "BEGIN";
 /// Several nodes claim from one queue: a row another node has locked is skipped.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+/// A row read to be changed in the same transaction is locked against other writers.
+const FOR_UPDATE: &str = " FOR UPDATE";
 /// Other nodes may be alive and holding leases; a dead node's leases simply run out.
 const OWNS_QUEUE: bool = false;
 const WRITER_CHECKPOINT: Option<&str> = None;

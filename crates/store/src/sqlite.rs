@@ -20,6 +20,8 @@ pub(crate) type Db = sqlx::Sqlite;
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// One process owns the queue, so claims need no row locks.
 const SKIP_LOCKED: &str = "";
+/// The write transaction already holds the only write lock.
+const FOR_UPDATE: &str = "";
 /// Leases left by an earlier process of this database are this process's to release.
 const OWNS_QUEUE: bool = true;
 /// Run by the writer between its own transactions (see `writer.rs`).

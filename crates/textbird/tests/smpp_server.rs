@@ -326,6 +326,10 @@ async fn receipts_and_inbound_messages_wait_for_an_offline_customer_across_a_kil
         (!receipts.is_empty() && !texts.is_empty()).then_some(())
     })
     .await;
+    // A refused deliver_sm is offered again after a pause, not at once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (receipts, texts) = delivered_to(&refuser);
+    assert!(receipts.len() <= 4 && texts.len() <= 4, "the refusing receiver is not flooded: {receipts:?} {texts:?}");
     refuser.send(&json!({"cmd": "unbind"}));
     refuser.wait_event(15, "unbind_resp").await;
     drop(refuser);
@@ -415,4 +419,129 @@ async fn query_sm_tells_a_messages_state_and_cancel_sm_cancels_a_scheduled_one_w
     assert_eq!(status(&submit_resp(&esme, "bad2").await), 0x62);
     assert_eq!(server.balance(&acme.api_key).await, refunded, "refusals are not charged");
     assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 2, "nothing stored for them");
+}
+
+#[tokio::test]
+async fn submit_multi_reaches_each_destination_and_a_group_under_one_id_and_replace_sm_rewrites_a_scheduled_message() {
+    let (server, acme) = start();
+    let other = server.create_account("Other", "10", "NL");
+    let key = &acme.api_key;
+    let (code, group) = server.post(key, "/v1/groups", &json!({"name": "Team"})).await;
+    assert_eq!(code, 201, "{group}");
+    let (code, contact) =
+        server.post(key, "/v1/contacts", &json!({"phone": "+31612340001", "group_ids": [group["id"]]})).await;
+    assert_eq!(code, 201, "{contact}");
+    let esme = bound_esme(&server, &acme, &[]).await;
+
+    // Two numbers, an invalid one, a repeat and a distribution list: one id for all, the
+    // refused ones listed with their status.
+    esme.send(&json!({"cmd": "multi", "tag": "m1", "registered_delivery": 1, "text": "hello all",
+        "dests": ["+31612340002", "+31612340003", "12", "+31612340002", {"dl_name": "team"}]}));
+    let m = esme.wait_for(15, |e| e["event"] == "submit_multi_resp" && e["tag"] == "m1").await;
+    assert_eq!(status(&m), 0, "{m}");
+    let multi_id = m["message_id"].as_str().expect("an id").to_owned();
+    let refused: Vec<(String, u64)> = m["unsuccess"]
+        .as_array()
+        .expect("unsuccess")
+        .iter()
+        .map(|u| {
+            (
+                u["destination_addr"].as_str().unwrap_or_default().to_owned(),
+                u["error_status_code"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(refused, [("12".to_owned(), 0x0B), ("31612340002".to_owned(), 0x0B)], "{m}");
+    let stored = server.all_messages(key, "").await;
+    assert_eq!(stored.len(), 3, "one message per accepted destination: {stored:?}");
+
+    // Each destination's receipt carries the submission's id, from that destination.
+    let receipts = eventually(30, "three receipts", || async {
+        let r: Vec<Value> = esme.events_named("deliver_sm").into_iter().filter(|e| e["esm_class"] == 4).collect();
+        (r.len() >= 3).then_some(r)
+    })
+    .await;
+    let mut from: Vec<&str> = receipts.iter().map(|r| r["source_addr"].as_str().unwrap_or_default()).collect();
+    from.sort_unstable();
+    assert_eq!(from, ["31612340001", "31612340002", "31612340003"], "{receipts:?}");
+    for r in &receipts {
+        assert_eq!(r["receipted_message_id"], multi_id.as_str(), "{r}");
+        assert!(r["short_message"].as_str().unwrap_or_default().contains(&format!("id:{multi_id}")), "{r}");
+    }
+    esme.send(&json!({"cmd": "query", "tag": "q1", "message_id": multi_id}));
+    let q = esme.wait_for(15, |e| e["event"] == "query_sm_resp" && e["tag"] == "q1").await;
+    assert_eq!((status(&q), q["message_state"].as_u64()), (0, Some(2)), "DELIVERED once all are: {q}");
+
+    // An unknown list refuses the whole submission; nothing is stored.
+    esme.send(&json!({"cmd": "multi", "tag": "m2", "dests": ["+31612340004", {"dl_name": "Nobody"}]}));
+    let m = esme.wait_for(15, |e| e["event"] == "submit_multi_resp" && e["tag"] == "m2").await;
+    assert_eq!(status(&m), 0x34, "ESME_RINVDLNAME: {m}");
+    assert_eq!(server.all_messages(key, "").await.len(), 3);
+
+    // A scheduled submit_multi is canceled one destination at a time, then as a whole.
+    esme.send(&json!({"cmd": "multi", "tag": "m3", "dests": ["+31612340005", "+31612340006", "+31612340007"],
+        "schedule_delivery_time": "000000010000000R", "text": "later"}));
+    let m = esme.wait_for(15, |e| e["event"] == "submit_multi_resp" && e["tag"] == "m3").await;
+    assert_eq!(status(&m), 0, "{m}");
+    let later = m["message_id"].as_str().expect("id").to_owned();
+    let charged = server.balance(key).await;
+    esme.send(&json!({"cmd": "cancel", "tag": "c1", "message_id": later, "to": "+31612340006"}));
+    let c = esme.wait_for(15, |e| e["event"] == "cancel_sm_resp" && e["tag"] == "c1").await;
+    assert_eq!(status(&c), 0, "{c}");
+    let canceled = server.all_messages(key, "&status=canceled").await;
+    assert_eq!(canceled.len(), 1, "only that destination: {canceled:?}");
+    assert_eq!(canceled[0]["to"], "+31612340006");
+    let after_one = server.balance(key).await;
+    assert_ne!(after_one, charged, "the canceled destination is refunded");
+    esme.send(&json!({"cmd": "query", "tag": "q2", "message_id": later}));
+    let q = esme.wait_for(15, |e| e["event"] == "query_sm_resp" && e["tag"] == "q2").await;
+    assert_eq!(q["message_state"].as_u64(), Some(1), "ENROUTE while two are scheduled: {q}");
+    esme.send(&json!({"cmd": "cancel", "tag": "c2", "message_id": later, "to": ""}));
+    let c = esme.wait_for(15, |e| e["event"] == "cancel_sm_resp" && e["tag"] == "c2").await;
+    assert_eq!(status(&c), 0, "{c}");
+    assert_eq!(server.all_messages(key, "&status=canceled").await.len(), 3);
+    esme.send(&json!({"cmd": "cancel", "tag": "c3", "message_id": later, "to": ""}));
+    let c = esme.wait_for(15, |e| e["event"] == "cancel_sm_resp" && e["tag"] == "c3").await;
+    assert_eq!(status(&c), 0x11, "nothing left to cancel: {c}");
+    // replace_sm does not take a submit_multi's id.
+    esme.send(&json!({"cmd": "replace", "tag": "r0", "message_id": later, "text": "x"}));
+    let r = esme.wait_for(15, |e| e["event"] == "replace_sm_resp" && e["tag"] == "r0").await;
+    assert_eq!(status(&r), 0x13, "ESME_RREPLACEFAIL: {r}");
+
+    // replace_sm: a longer text costs its extra part, and a new schedule makes it due.
+    esme.send(&json!({"cmd": "submit", "tag": "s1", "to": "+31612340008", "text": "short",
+        "schedule_delivery_time": "000000010000000R"}));
+    let s1 = submit_resp(&esme, "s1").await;
+    let id = s1["message_id"].as_str().expect("id").to_owned();
+    let before = server.balance(key).await;
+    let (_, m) = server.get(key, &format!("/v1/messages/{id}")).await;
+    assert_eq!((m["status"].as_str(), m["parts"].as_u64()), (Some("scheduled"), Some(1)), "{m}");
+    let intruder = bound_esme(&server, &other, &[]).await;
+    intruder.send(&json!({"cmd": "replace", "tag": "x", "message_id": id, "text": "mine now"}));
+    let r = intruder.wait_for(15, |e| e["event"] == "replace_sm_resp").await;
+    assert_eq!(status(&r), 0x0C, "another account's id is unknown: {r}");
+    let long = "a".repeat(200);
+    esme.send(&json!({"cmd": "replace", "tag": "r1", "message_id": id, "text": long}));
+    let r = esme.wait_for(15, |e| e["event"] == "replace_sm_resp" && e["tag"] == "r1").await;
+    assert_eq!(status(&r), 0, "{r}");
+    let (_, m) = server.get(key, &format!("/v1/messages/{id}")).await;
+    assert_eq!(
+        (m["body"].as_str(), m["parts"].as_u64(), m["status"].as_str()),
+        (Some(long.as_str()), Some(2), Some("scheduled")),
+        "{m}"
+    );
+    let after = server.balance(key).await;
+    assert_ne!(after, before, "the extra part is charged");
+    esme.send(&json!({"cmd": "replace", "tag": "r2", "message_id": id, "schedule_delivery_time": "000000000001000R"}));
+    let r = esme.wait_for(15, |e| e["event"] == "replace_sm_resp" && e["tag"] == "r2").await;
+    assert_eq!(status(&r), 0, "{r}");
+    eventually(30, "the replaced message delivered", || async {
+        let (_, m) = server.get(key, &format!("/v1/messages/{id}")).await;
+        (m["status"] == "delivered" && m["body"] == long.as_str()).then_some(())
+    })
+    .await;
+    esme.send(&json!({"cmd": "replace", "tag": "r3", "message_id": id, "text": "too late"}));
+    let r = esme.wait_for(15, |e| e["event"] == "replace_sm_resp" && e["tag"] == "r3").await;
+    assert_eq!(status(&r), 0x13, "a message that went out cannot be replaced: {r}");
+    assert_eq!(server.balance(key).await, after, "refused replacements change nothing");
 }

@@ -176,6 +176,7 @@ async fn send_messages(
         group_ids: b.group_ids.unwrap_or_default(),
         sender_list_id: b.sender_list_id,
         smpp_receipt: false,
+        smpp_multi: false,
     };
     let render = |o: &SendOutcome| (201, serde_json::to_string(&send_response(o)).unwrap_or_default());
     let result = match &key {

@@ -100,6 +100,57 @@ pub(super) fn from_data(p: &rusmpp::pdus::DataSm) -> ShortMessage {
     sm
 }
 
+/// A `submit_multi` as the message (its `dest` empty) and its destinations.
+pub(super) fn from_submit_multi(p: &rusmpp::pdus::SubmitMulti) -> (ShortMessage, Vec<super::Dest>) {
+    use rusmpp::values::DestAddress;
+    let mut sm = ShortMessage {
+        source: Address {
+            ton: u8::from(p.source_addr_ton),
+            npi: u8::from(p.source_addr_npi),
+            addr: cstr(&p.source_addr),
+        },
+        esm_class: u8::from(p.esm_class),
+        registered_delivery: u8::from(p.registered_delivery),
+        data_coding: u8::from(p.data_coding),
+        validity_period: ecstr(&p.validity_period),
+        schedule_delivery_time: ecstr(&p.schedule_delivery_time),
+        short_message: p.short_message().as_ref().to_vec(),
+        ..ShortMessage::default()
+    };
+    read_tlvs!(sm, p.tlvs());
+    let dests = p
+        .dest_address()
+        .iter()
+        .map(|d| match d {
+            DestAddress::SmeAddress(a) => super::Dest::Sme(Address {
+                ton: u8::from(a.dest_addr_ton),
+                npi: u8::from(a.dest_addr_npi),
+                addr: cstr(&a.destination_addr),
+            }),
+            DestAddress::DistributionListName(l) => super::Dest::List(cstr(&l.dl_name)),
+        })
+        .collect();
+    (sm, dests)
+}
+
+/// A `replace_sm` as its message id and the new message (its `dest` empty).
+pub(super) fn from_replace(p: &rusmpp::pdus::ReplaceSm) -> (String, ShortMessage) {
+    let sm = ShortMessage {
+        source: Address {
+            ton: u8::from(p.source_addr_ton),
+            npi: u8::from(p.source_addr_npi),
+            addr: cstr(&p.source_addr),
+        },
+        registered_delivery: u8::from(p.registered_delivery),
+        validity_period: ecstr(&p.validity_period),
+        schedule_delivery_time: ecstr(&p.schedule_delivery_time),
+        short_message: p.short_message().as_ref().to_vec(),
+        message_payload: p.message_payload().map(|m| m.value.as_ref().to_vec()),
+        ..ShortMessage::default()
+    };
+    (cstr(&p.message_id), sm)
+}
+
 pub(super) fn rusmpp_encode(status: u32, sequence: u32, pdu: rusmpp::Pdu) -> Bytes {
     use tokio_util::codec::Encoder;
     let command = Command::new(CommandStatus::from(status), sequence, pdu);

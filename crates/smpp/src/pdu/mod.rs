@@ -14,7 +14,10 @@ mod tests;
 use bytes::Bytes;
 
 use crate::frame::Frame;
-use messages::{from_data, from_deliver, from_submit, rusmpp_decode, rusmpp_encode, to_data, to_deliver, to_submit};
+use messages::{
+    from_data, from_deliver, from_replace, from_submit, from_submit_multi, rusmpp_decode, rusmpp_encode, to_data,
+    to_deliver, to_submit,
+};
 
 /// Command ids (SMPP 3.4 section 5.1.2.1).
 pub mod id {
@@ -25,9 +28,11 @@ pub mod id {
     pub const SUBMIT_SM: u32 = 0x0000_0004;
     pub const DELIVER_SM: u32 = 0x0000_0005;
     pub const UNBIND: u32 = 0x0000_0006;
+    pub const REPLACE_SM: u32 = 0x0000_0007;
     pub const CANCEL_SM: u32 = 0x0000_0008;
     pub const BIND_TRANSCEIVER: u32 = 0x0000_0009;
     pub const ENQUIRE_LINK: u32 = 0x0000_0015;
+    pub const SUBMIT_MULTI: u32 = 0x0000_0021;
     pub const DATA_SM: u32 = 0x0000_0103;
     pub const RESPONSE: u32 = 0x8000_0000;
 }
@@ -52,6 +57,9 @@ pub mod status {
     pub const INVPASWD: u32 = 0x0000_000E;
     /// `ESME_RCANCELFAIL`: the message cannot be canceled (it is no longer scheduled).
     pub const CANCELFAIL: u32 = 0x0000_0011;
+    pub const REPLACEFAIL: u32 = 0x0000_0013;
+    pub const INVNUMDESTS: u32 = 0x0000_0033;
+    pub const INVDLNAME: u32 = 0x0000_0034;
     pub const MSGQFUL: u32 = 0x0000_0014;
     pub const SUBMITFAIL: u32 = 0x0000_0045;
     pub const THROTTLED: u32 = 0x0000_0058;
@@ -191,6 +199,23 @@ pub enum Pdu {
         dest: Address,
     },
     CancelSmResp,
+    /// `submit_multi`: one message to several destinations; `sm.dest` is unused.
+    SubmitMulti {
+        sm: ShortMessage,
+        dests: Vec<Dest>,
+    },
+    /// The id all destinations share, and those that were refused with their status.
+    SubmitMultiResp {
+        message_id: String,
+        unsuccess: Vec<(Address, u32)>,
+    },
+    /// `replace_sm`: new text, schedule, validity or receipt request for a message
+    /// submitted earlier; `sm` carries them (and `source`), `dest` is unused.
+    ReplaceSm {
+        message_id: String,
+        sm: ShortMessage,
+    },
+    ReplaceSmResp,
     EnquireLink,
     EnquireLinkResp,
     Unbind,
@@ -199,6 +224,14 @@ pub enum Pdu {
     /// A valid command Textbird does not handle (answered with `generic_nack` or
     /// `ESME_RINVCMDID` by the session).
     Unsupported,
+}
+
+/// A destination of `submit_multi`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    Sme(Address),
+    /// A distribution list, by name.
+    List(String),
 }
 
 /// A PDU with its header.
@@ -294,6 +327,20 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
         id::GENERIC_NACK => Pdu::GenericNack,
         id::ENQUIRE_LINK => Pdu::EnquireLink,
         id::UNBIND => Pdu::Unbind,
+        id::SUBMIT_MULTI | id::REPLACE_SM => {
+            let command = rusmpp_decode(frame).map_err(|d| fail(status::INVMSGLEN, d))?;
+            match command.pdu() {
+                Some(rusmpp::Pdu::SubmitMulti(p)) => {
+                    let (sm, dests) = from_submit_multi(p);
+                    Pdu::SubmitMulti { sm, dests }
+                }
+                Some(rusmpp::Pdu::ReplaceSm(p)) => {
+                    let (message_id, sm) = from_replace(p);
+                    Pdu::ReplaceSm { message_id, sm }
+                }
+                _ => return Err(fail(status::INVMSGLEN, "missing body".into())),
+            }
+        }
         id::SUBMIT_SM | id::DELIVER_SM | id::DATA_SM => {
             let command = rusmpp_decode(frame).map_err(|d| fail(status::INVMSGLEN, d))?;
             let sm = match command.pdu() {
@@ -308,8 +355,8 @@ pub fn decode(frame: &Frame) -> Result<Packet, DecodeFailure> {
                 _ => Pdu::DataSm(sm),
             }
         }
-        // Other SMPP commands (replace_sm, submit_multi, ...).
-        0x0000_0007 | 0x0000_000B | 0x0000_0021 | 0x0000_0102 => Pdu::Unsupported,
+        // Other SMPP 3.4 commands (outbind, alert_notification).
+        0x0000_000B | 0x0000_0102 => Pdu::Unsupported,
         // A response Textbird never asks for (query_sm_resp, ...): nothing waits for it.
         c if c & id::RESPONSE != 0 => Pdu::Unsupported,
         other => return Err(fail(status::INVCMDID, format!("unknown command id 0x{other:08X}"))),
@@ -423,6 +470,31 @@ pub fn encode(status: u32, sequence: u32, pdu: &Pdu) -> Result<Bytes, EncodeFail
             simple(id::CANCEL_SM, &body)
         }
         Pdu::CancelSmResp => simple(id::CANCEL_SM | id::RESPONSE, &[]),
+        Pdu::SubmitMulti { sm, dests } => simple(id::SUBMIT_MULTI, &submit_multi_body(sm, dests)?),
+        Pdu::SubmitMultiResp { message_id, unsuccess } => {
+            let mut body = Vec::new();
+            put_cstring(&mut body, message_id);
+            body.push(u8::try_from(unsuccess.len()).map_err(|_| EncodeFailure {
+                field: "unsuccess_sme",
+                detail: format!("{} destinations; at most 255 fit", unsuccess.len()),
+            })?);
+            for (address, code) in unsuccess {
+                put_address(&mut body, address);
+                body.extend_from_slice(&code.to_be_bytes());
+            }
+            simple(id::SUBMIT_MULTI | id::RESPONSE, &body)
+        }
+        Pdu::ReplaceSm { message_id, sm } => {
+            let mut body = Vec::new();
+            put_cstring(&mut body, message_id);
+            put_address(&mut body, &sm.source);
+            put_cstring(&mut body, &sm.schedule_delivery_time);
+            put_cstring(&mut body, &sm.validity_period);
+            body.extend_from_slice(&[sm.registered_delivery, 0]);
+            put_short_message(&mut body, &sm.short_message)?;
+            simple(id::REPLACE_SM, &body)
+        }
+        Pdu::ReplaceSmResp => simple(id::REPLACE_SM | id::RESPONSE, &[]),
         Pdu::EnquireLink => simple(id::ENQUIRE_LINK, &[]),
         Pdu::EnquireLinkResp => simple(id::ENQUIRE_LINK | id::RESPONSE, &[]),
         Pdu::Unbind => simple(id::UNBIND, &[]),
@@ -442,6 +514,55 @@ fn put_cstring(body: &mut Vec<u8>, s: &str) {
 fn put_address(body: &mut Vec<u8>, a: &Address) {
     body.extend_from_slice(&[a.ton, a.npi]);
     put_cstring(body, &a.addr);
+}
+
+/// `sm_length` and `short_message`.
+fn put_short_message(body: &mut Vec<u8>, data: &[u8]) -> Result<(), EncodeFailure> {
+    let len = u8::try_from(data.len())
+        .map_err(|_| EncodeFailure { field: "short_message", detail: format!("{} octets; at most 255", data.len()) })?;
+    body.push(len);
+    body.extend_from_slice(data);
+    Ok(())
+}
+
+/// The body of a `submit_multi` (SMPP 3.4 §4.5.1), with `message_payload` as a TLV.
+fn submit_multi_body(sm: &ShortMessage, dests: &[Dest]) -> Result<Vec<u8>, EncodeFailure> {
+    let mut body = Vec::new();
+    put_cstring(&mut body, "");
+    put_address(&mut body, &sm.source);
+    body.push(u8::try_from(dests.len()).map_err(|_| EncodeFailure {
+        field: "dest_address",
+        detail: format!("{} destinations; at most 255", dests.len()),
+    })?);
+    for d in dests {
+        match d {
+            Dest::Sme(a) => {
+                body.push(1);
+                put_address(&mut body, a);
+            }
+            Dest::List(name) => {
+                body.push(2);
+                put_cstring(&mut body, name);
+            }
+        }
+    }
+    // esm_class, protocol_id, priority_flag.
+    body.extend_from_slice(&[sm.esm_class, 0, 0]);
+    put_cstring(&mut body, &sm.schedule_delivery_time);
+    put_cstring(&mut body, &sm.validity_period);
+    // registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id.
+    body.extend_from_slice(&[sm.registered_delivery, 0, sm.data_coding, 0]);
+    put_short_message(&mut body, &sm.short_message)?;
+    if let Some(payload) = &sm.message_payload {
+        let len = u16::try_from(payload.len()).map_err(|_| EncodeFailure {
+            field: "message_payload",
+            detail: format!("{} octets; at most {} fit", payload.len(), u16::MAX),
+        })?;
+        body.extend_from_slice(&0x0424u16.to_be_bytes());
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(payload);
+    }
+    Ok(body)
 }
 
 /// A `generic_nack` with `status` for `sequence`.

@@ -20,7 +20,15 @@ impl super::SqlStore {
             .map(rows::message))
     }
 
-    /// Those of `ids` that have reached a final state, whichever account they belong to.
+    pub async fn messages_by_smpp_ref(&self, account_id: &str, smpp_ref: &str) -> Result<Vec<Message>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND smpp_ref = $2 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(smpp_ref).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(rows::message).collect())
+    }
+
+    /// The events of one message, oldest first.
     pub async fn message_events(&self, message_id: &str) -> Result<Vec<MessageEvent>, StoreError> {
         let rows =
             sqlx::query("SELECT status, detail, created_at FROM message_events WHERE message_id = $1 ORDER BY id")

@@ -31,7 +31,7 @@ use crate::{Signals, StoreError};
 use writer::Writer;
 
 pub(crate) use super::Db;
-use super::{ANNOUNCE, BEGIN_WRITE, OWNS_QUEUE, SKIP_LOCKED, WRITER_CHECKPOINT};
+use super::{ANNOUNCE, BEGIN_WRITE, FOR_UPDATE, OWNS_QUEUE, SKIP_LOCKED, WRITER_CHECKPOINT};
 
 pub(crate) type Conn = <Db as Database>::Connection;
 pub(crate) type DbRow = <Db as Database>::Row;

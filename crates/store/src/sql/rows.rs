@@ -8,7 +8,7 @@ use crate::model::{Account, Delivery, Inbound, Message, Webhook};
 /// Columns `message` expects, in order.
 pub(super) const MESSAGE_COLUMNS: &str = "id, account_id, batch_id, to_number, sender, body, encoding, parts, price, \
      status, client_ref, callback_url, send_at, valid_until, attempts, connector, carrier_id, \
-     error_code, error_detail, possible_duplicate, created_at, updated_at";
+     error_code, error_detail, possible_duplicate, created_at, updated_at, smpp_ref";
 
 pub(super) fn message(r: &DbRow) -> Message {
     Message {
@@ -34,6 +34,7 @@ pub(super) fn message(r: &DbRow) -> Message {
         possible_duplicate: r.get(19),
         created_at: r.get(20),
         updated_at: r.get(21),
+        smpp_ref: r.get(22),
     }
 }
 

@@ -11,7 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Conn, ConnectOptions, WRITER_CHECKPOINT, batch};
 use crate::health::WriteHealth;
 use crate::model::{
-    AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, StatusChange,
+    AcceptBatch, AcceptOutcome, AttemptResult, Claim, DeliveryJob, DispatchItem, NewInbound, ReplaceOutcome,
+    Replacement, StatusChange,
 };
 use crate::opt_out_cache::OptOutCache;
 use crate::webhook_cache::WebhookCache;
@@ -36,6 +37,7 @@ pub(crate) enum Op {
     Status(Vec<StatusChange>, Reply<usize>),
     Claim(Claim, Reply<Vec<DispatchItem>>),
     Cancel { account_id: String, message_id: String, now: i64, reply: Reply<bool> },
+    Replace(Replacement, Reply<ReplaceOutcome>),
     Receive(NewInbound, Reply<()>),
     Attempts(Vec<AttemptResult>, Reply<()>),
     ClaimDeliveries { now: i64, lease_until: i64, limit: u32, reply: Reply<Vec<DeliveryJob>> },
@@ -112,6 +114,9 @@ impl Writer {
     pub(crate) async fn cancel(&self, account_id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
         let (account_id, message_id) = (account_id.to_owned(), message_id.to_owned());
         self.call(|reply| Op::Cancel { account_id, message_id, now, reply }).await
+    }
+    pub(crate) async fn replace(&self, r: Replacement) -> Result<ReplaceOutcome, StoreError> {
+        self.call(|reply| Op::Replace(r, reply)).await
     }
     pub(crate) async fn receive(&self, inbound: NewInbound) -> Result<(), StoreError> {
         self.call(|r| Op::Receive(inbound, r)).await
@@ -257,7 +262,7 @@ async fn run(mut link: Link, mut rx: mpsc::Receiver<Op>, shared: Shared) {
 fn sort(op: Op, waiting: &mut Vec<Op>, background: &mut VecDeque<Op>, stop: &mut Option<oneshot::Sender<()>>) {
     match op {
         Op::Shutdown(done) => *stop = Some(done),
-        op @ (Op::Accept(..) | Op::Cancel { .. }) => waiting.push(op),
+        op @ (Op::Accept(..) | Op::Cancel { .. } | Op::Replace(..)) => waiting.push(op),
         op => background.push_back(op),
     }
 }
@@ -403,6 +408,7 @@ pub(crate) enum Done {
     Status(usize),
     Claim(Vec<DispatchItem>),
     Cancel(bool),
+    Replace(ReplaceOutcome),
     Unit,
     Deliveries(Vec<DeliveryJob>),
 }
@@ -414,6 +420,7 @@ fn deliver(ops: Vec<Op>, replies: Vec<Done>) {
             (Op::Status(_, r), Done::Status(v)) => drop(r.send(Ok(v))),
             (Op::Claim(_, r), Done::Claim(v)) => drop(r.send(Ok(v))),
             (Op::Cancel { reply, .. }, Done::Cancel(v)) => drop(reply.send(Ok(v))),
+            (Op::Replace(_, r), Done::Replace(v)) => drop(r.send(Ok(v))),
             (Op::Receive(_, r) | Op::Attempts(_, r), Done::Unit) => drop(r.send(Ok(()))),
             (Op::ClaimDeliveries { reply, .. }, Done::Deliveries(v)) => drop(reply.send(Ok(v))),
             _ => unreachable!("writer replies are produced in op order"),
@@ -430,6 +437,7 @@ fn fail(op: Op, e: &StoreError) {
         Op::Status(_, r) => drop(r.send(Err(err()))),
         Op::Claim(_, r) => drop(r.send(Err(err()))),
         Op::Cancel { reply, .. } => drop(reply.send(Err(err()))),
+        Op::Replace(_, r) => drop(r.send(Err(err()))),
         Op::Receive(_, r) | Op::Attempts(_, r) => drop(r.send(Err(err()))),
         Op::ClaimDeliveries { reply, .. } => drop(reply.send(Err(err()))),
         Op::Shutdown(_) => {}

@@ -57,6 +57,7 @@ pub fn message(account_id: &str, to: &str, price: i64) -> NewMessage {
         trigger_id: None,
         trigger_delay_ms: None,
         smpp_receipt: false,
+        smpp_ref: None,
         created_at: T0,
     }
 }

@@ -143,7 +143,8 @@ function run(cmd) {
     }
     case 'cancel': {
       const from = c.address(String(cmd.from || 'Acme'));
-      const to = c.address(String(cmd.to || '+31612345678'));
+      // An empty `to` cancels every destination of a submit_multi.
+      const to = c.address(cmd.to === undefined ? '+31612345678' : String(cmd.to));
       session.cancel_sm(
         {
           message_id: String(cmd.message_id),
@@ -151,6 +152,52 @@ function run(cmd) {
           dest_addr_ton: to.ton, dest_addr_npi: to.npi, destination_addr: to.addr,
         },
         (resp) => emit('cancel_sm_resp', { tag: cmd.tag === undefined ? null : cmd.tag, command_status: resp.command_status }),
+      );
+      break;
+    }
+    case 'multi': {
+      // submit_multi to `dests`: numbers, or {"dl_name": ...} for a distribution list.
+      const { text, dc, base } = submitFields(cmd);
+      const dests = (cmd.dests || []).map((d) => {
+        if (typeof d === 'object') return { dl_name: String(d.dl_name) };
+        const a = c.address(String(d));
+        return { dest_addr_ton: a.ton, dest_addr_npi: a.npi, destination_addr: a.addr };
+      });
+      session.submit_multi(
+        {
+          source_addr_ton: base.source_addr_ton, source_addr_npi: base.source_addr_npi, source_addr: base.source_addr,
+          dest_address: dests,
+          registered_delivery: base.registered_delivery,
+          schedule_delivery_time: base.schedule_delivery_time,
+          validity_period: base.validity_period,
+          data_coding: dc,
+          short_message: c.encodeText(text, dc),
+        },
+        (resp) =>
+          emit('submit_multi_resp', {
+            tag: cmd.tag === undefined ? null : cmd.tag,
+            command_status: resp.command_status,
+            message_id: resp.message_id === undefined ? null : resp.message_id,
+            unsuccess: resp.unsuccess_sme || [],
+          }),
+      );
+      break;
+    }
+    case 'replace': {
+      // replace_sm: the new text is sent in the alphabet `data_coding` names (default: GSM,
+      // or UCS-2 when the text needs it), which must be the message's own.
+      const from = c.address(String(cmd.from || 'Acme'));
+      const text = cmd.text === undefined ? '' : String(cmd.text);
+      session.replace_sm(
+        {
+          message_id: String(cmd.message_id),
+          source_addr_ton: from.ton, source_addr_npi: from.npi, source_addr: from.addr,
+          schedule_delivery_time: cmd.schedule_delivery_time || '',
+          validity_period: cmd.validity_period || '',
+          registered_delivery: cmd.registered_delivery || 0,
+          short_message: c.encodeText(text, c.pickCoding(text, cmd.data_coding)),
+        },
+        (resp) => emit('replace_sm_resp', { tag: cmd.tag === undefined ? null : cmd.tag, command_status: resp.command_status }),
       );
       break;
     }

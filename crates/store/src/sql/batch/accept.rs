@@ -75,7 +75,7 @@ pub(super) async fn accept_many(
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
              client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at, trigger_id, \
-             trigger_delay_ms, smpp_state) ",
+             trigger_delay_ms, smpp_state, smpp_ref) ",
         );
         qb.push_values(chunk, |mut q, m| {
             q.push_bind(&m.id)
@@ -97,7 +97,8 @@ pub(super) async fn accept_many(
                 .push_bind(m.created_at)
                 .push_bind(&m.trigger_id)
                 .push_bind(m.trigger_delay_ms)
-                .push_bind(m.smpp_receipt.then_some(super::super::outbox::OWED));
+                .push_bind(m.smpp_receipt.then_some(super::super::outbox::OWED))
+                .push_bind(&m.smpp_ref);
         });
         qb.build().execute(&mut *c).await?;
     }

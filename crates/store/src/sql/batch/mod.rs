@@ -22,7 +22,7 @@ use crate::{Signals, StoreError};
 use accept::accept_many;
 use deliveries::{claim_deliveries, record_attempts};
 use inbound::receive;
-use status::{apply_status, cancel, claim_due};
+use status::{apply_status, cancel, claim_due, replace};
 
 /// Rows per multi-row statement; keeps bound parameters far below `SQLite`'s limit.
 const ROWS_PER_STATEMENT: usize = 250;
@@ -240,6 +240,7 @@ pub(super) async fn run_all(
             Op::Cancel { account_id, message_id, now, .. } => {
                 Done::Cancel(cancel(c, account_id, message_id, *now, &mut fan, hooks).await?)
             }
+            Op::Replace(r, _) => Done::Replace(replace(c, r, &mut fan).await?),
             Op::Attempts(results, _) => {
                 record_attempts(c, results, hooks).await?;
                 Done::Unit

@@ -8,10 +8,10 @@ use sqlx::{QueryBuilder, Row};
 use super::{Conn, Db, DbRow};
 use textbird_types::{Status, now_millis};
 
-use super::super::SKIP_LOCKED;
+use super::super::{FOR_UPDATE, SKIP_LOCKED};
 use super::{Fanout, PROMOTE_LIMIT, ROWS_PER_STATEMENT, TERMINAL, TRANSITION_COLUMNS, message_payload};
 use crate::StoreError;
-use crate::model::{Claim, DispatchItem, StatusChange};
+use crate::model::{Claim, DispatchItem, ReplaceOutcome, Replacement, StatusChange};
 use crate::webhook_cache::WebhookCache;
 
 /// Records what follows from rows that just changed state (read back with `TRANSITION_COLUMNS`).
@@ -184,6 +184,66 @@ pub(super) async fn cancel(
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(message_id).bind(account_id).fetch_all(&mut *c).await?;
     record_transitions(&rows, now, &HashMap::new(), &|_, _| true, fan, hooks);
     Ok(!rows.is_empty())
+}
+
+/// Gives a scheduled message new content, charging or refunding the difference in price,
+/// with an event. Nothing is written unless the message is still scheduled at the price the
+/// replacement was computed from (and, when it takes a new send time, not waiting for a
+/// trigger).
+pub(super) async fn replace(c: &mut Conn, r: &Replacement, fan: &mut Fanout) -> Result<ReplaceOutcome, StoreError> {
+    let sql = format!(
+        "SELECT price FROM messages WHERE id = $1 AND account_id = $2 AND status = 'scheduled' \
+         AND ($3 = FALSE OR trigger_id IS NULL){FOR_UPDATE}"
+    );
+    let price: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(&r.message_id)
+        .bind(&r.account_id)
+        .bind(r.send_at.is_some())
+        .fetch_optional(&mut *c)
+        .await?;
+    if price != Some(r.old_price) {
+        return Ok(ReplaceOutcome::NotScheduled);
+    }
+    let delta = r.price - r.old_price;
+    if delta > 0 && !super::accept::debit(c, &r.account_id, delta).await? {
+        return Ok(ReplaceOutcome::InsufficientBalance);
+    }
+    if delta < 0 {
+        sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+            .bind(-delta)
+            .bind(&r.account_id)
+            .execute(&mut *c)
+            .await?;
+    }
+    if delta != 0 {
+        sqlx::query("INSERT INTO ledger (account_id, amount, reason, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&r.account_id)
+            .bind(-delta)
+            .bind("replace")
+            .bind(r.now)
+            .execute(&mut *c)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE messages SET body = $1, encoding = $2, parts = $3, price = $4, send_at = coalesce($5, send_at), \
+         next_attempt_at = coalesce($6, next_attempt_at), valid_until = $7, \
+         smpp_state = CASE WHEN $8 THEN $9 ELSE smpp_state END, updated_at = $10 WHERE id = $11",
+    )
+    .bind(&r.body)
+    .bind(&r.encoding)
+    .bind(r.parts)
+    .bind(r.price)
+    .bind(r.send_at)
+    .bind(r.send_at)
+    .bind(r.valid_until)
+    .bind(r.smpp_receipt.is_some())
+    .bind(r.smpp_receipt.and_then(|wanted| wanted.then_some(super::super::outbox::OWED)))
+    .bind(r.now)
+    .bind(&r.message_id)
+    .execute(&mut *c)
+    .await?;
+    fan.events.push((r.message_id.clone(), Status::Scheduled.as_str(), Some("replaced".into()), r.now));
+    Ok(ReplaceOutcome::Replaced)
 }
 
 pub(super) async fn claim_due(
