@@ -46,7 +46,8 @@ struct Bound {
 
 /// Incomplete long submissions a session holds at most; past it the oldest is given up on.
 const PARTS_MAX_MESSAGES: usize = 1000;
-/// Each held part's data starts with its `sequence_number` and the fields `send` needs.
+/// Each held part's data starts with its `sequence_number` and the fixed-size fields `send`
+/// needs, then the schedule and the validity (each a length octet and the text).
 const PART_TAG: usize = 10;
 
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
@@ -430,7 +431,8 @@ fn add_part(
         reference: concat.reference,
         total: concat.total,
     };
-    let mut tagged = Vec::with_capacity(PART_TAG + data.len());
+    let (schedule, validity) = (sm.schedule_delivery_time.as_bytes(), sm.validity_period.as_bytes());
+    let mut tagged = Vec::with_capacity(PART_TAG + 2 + schedule.len() + validity.len() + data.len());
     tagged.extend_from_slice(&sequence.to_be_bytes());
     tagged.extend_from_slice(&[
         sm.data_coding,
@@ -440,18 +442,35 @@ fn add_part(
         sm.dest.npi,
         sm.registered_delivery,
     ]);
+    // Both are C-Octet Strings of at most 17 octets (decoding refuses longer ones).
+    for field in [schedule, validity] {
+        tagged.push(u8::try_from(field.len()).unwrap_or(u8::MAX));
+        tagged.extend_from_slice(&field[..field.len().min(usize::from(u8::MAX))]);
+    }
     tagged.extend_from_slice(data);
     let all = parts.lock().expect("poisoned").push(key.clone(), concat.seq, tagged, Instant::now())?;
     let first = all.first()?;
+    let (schedule, validity, _) = part_fields(first);
     let whole = ShortMessage {
         source: Address { ton: first[5], npi: first[6], addr: key.from },
         dest: Address { ton: first[7], npi: first[8], addr: key.to },
         data_coding: first[4],
         registered_delivery: first[9],
-        short_message: all.iter().flat_map(|p| p[PART_TAG..].iter().copied()).collect(),
+        // The first part's schedule and validity are the message's.
+        schedule_delivery_time: String::from_utf8_lossy(schedule).into_owned(),
+        validity_period: String::from_utf8_lossy(validity).into_owned(),
+        short_message: all.iter().flat_map(|p| part_fields(p).2.iter().copied()).collect(),
         ..ShortMessage::default()
     };
     Some((whole, all.iter().map(|p| part_sequence(p)).collect()))
+}
+
+/// A held part's schedule, validity and data.
+fn part_fields(tagged: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let rest = &tagged[PART_TAG..];
+    let (schedule, rest) = rest[1..].split_at(usize::from(rest[0]));
+    let (validity, data) = rest[1..].split_at(usize::from(rest[0]));
+    (schedule, validity, data)
 }
 
 fn part_sequence(tagged: &[u8]) -> u32 {

@@ -369,6 +369,13 @@ async fn query_sm_tells_a_messages_state_and_cancel_sm_cancels_a_scheduled_one_w
     let later_id = later["message_id"].as_str().expect("id").to_owned();
     let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{later_id}")).await;
     assert_eq!(m["status"], "scheduled", "schedule_delivery_time is honoured: {m}");
+    // A long message in parts takes the first part's schedule.
+    esme.send(&json!({"cmd": "submit_long", "tag": "long", "to": "+31612345670", "text": "b".repeat(200),
+        "schedule_delivery_time": "000000010000000R"}));
+    let long = submit_resp(&esme, "long").await;
+    assert_eq!(status(&long), 0, "{long}");
+    let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{}", long["message_id"].as_str().expect("id"))).await;
+    assert_eq!((m["status"].as_str(), m["parts"].as_u64()), (Some("scheduled"), Some(2)), "{m}");
     eventually(20, "the first delivered", || async {
         let (_, m) = server.get(&acme.api_key, &format!("/v1/messages/{now_id}")).await;
         (m["status"] == "delivered").then_some(())
@@ -418,7 +425,7 @@ async fn query_sm_tells_a_messages_state_and_cancel_sm_cancels_a_scheduled_one_w
         "schedule_delivery_time": "000000020000000R", "validity_period": "000000010000000R"}));
     assert_eq!(status(&submit_resp(&esme, "bad2").await), 0x62);
     assert_eq!(server.balance(&acme.api_key).await, refunded, "refusals are not charged");
-    assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 2, "nothing stored for them");
+    assert_eq!(server.all_messages(&acme.api_key, "").await.len(), 3, "nothing stored for them");
 }
 
 #[tokio::test]
