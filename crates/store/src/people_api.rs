@@ -117,6 +117,11 @@ impl Store {
     ) -> Result<Option<SenderRecord>, StoreError> {
         delegate!(self, s => s.find_sender_by_value(account_id, value).await)
     }
+    /// Whether the account registered this sender value and disabled it; cached for a
+    /// moment, and forgotten by every write to the account's senders.
+    pub async fn sender_disabled(&self, account_id: &str, value: &str) -> Result<bool, StoreError> {
+        delegate!(self, s => s.sender_disabled(account_id, value).await)
+    }
     /// Senders whose value contains `name`, case-insensitively.
     pub async fn list_senders(
         &self,

@@ -114,8 +114,7 @@ async fn follow_changes(mut listener: PgListener, store: PostgresStore) {
         let reload_all = tokio::select! {
             n = listener.try_recv() => match n {
                 Ok(Some(n)) => {
-                    let account = n.payload().strip_prefix("opt_outs:");
-                    if let Err(e) = store.refresh_caches(account).await {
+                    if let Err(e) = store.refresh_caches(Some(n.payload())).await {
                         tracing::warn!(error = %e, "cache refresh failed");
                     }
                     false

@@ -468,11 +468,25 @@ async fn senders_and_sender_lists_and_what_the_send_path_reads_of_them() {
     values.sort();
     assert_eq!(values, ["Acme", "AcmeShop"]);
     app.check_sender_enabled(&pa, "Acme").await.expect("an enabled sender passes");
+    let (status, sent) =
+        s.post(key, "/v1/messages", &json!({"to": ["+31612345678"], "from": "Acme", "body": "Hi"})).await;
+    assert_eq!(status, 201, "{sent}");
     app.check_sender_enabled(&pa, "Unregistered").await.expect("an unregistered sender passes");
 
     let (status, disabled) = s.patch(key, &format!("/v1/senders/{acme}"), &json!({"enabled": false})).await;
     assert_eq!((status, &disabled["enabled"]), (200, &json!(false)));
     assert_eq!(s.get(key, &format!("/v1/senders/{acme}")).await.1["enabled"], false);
+    // The server refuses it at once, though it sent from it a moment ago.
+    let (status, refused) =
+        s.post(key, "/v1/messages", &json!({"to": ["+31612345678"], "from": "Acme", "body": "Hi"})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.to_string().contains("this sender is disabled"), "{refused}");
+    // The server changed the sender; what this process's store cached of the account's
+    // senders is trusted for at most 2 s.
+    let started = std::time::Instant::now();
+    while app.check_sender_enabled(&pa, "Acme").await.is_ok() && started.elapsed() < std::time::Duration::from_secs(3) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     match app.check_sender_enabled(&pa, "Acme").await {
         Err(AppError::Validation(f)) => {
             assert_eq!((f[0].field.as_str(), f[0].message.as_str()), ("from", "this sender is disabled"));

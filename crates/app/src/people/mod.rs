@@ -111,9 +111,9 @@ impl App {
     /// Refuses `from` when the caller registered it as a sender and disabled it; a sender the
     /// account never registered passes.
     pub async fn check_sender_enabled(&self, p: &Principal, from: &str) -> Result<(), AppError> {
-        match self.store().find_sender_by_value(&p.account_id, from.trim()).await? {
-            Some(s) if !s.enabled => Err(AppError::field("from", "this sender is disabled")),
-            _ => Ok(()),
+        if self.store().sender_disabled(&p.account_id, from.trim()).await? {
+            return Err(AppError::field("from", "this sender is disabled"));
         }
+        Ok(())
     }
 }

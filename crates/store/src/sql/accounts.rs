@@ -220,7 +220,7 @@ impl super::SqlStore {
         if rows.len() <= opt_out_cache::MAX_CACHED {
             let entries: opt_out_cache::Entries = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             let found = opt_out_cache::matching(&entries, sender, phones);
-            self.opt_outs.put(account_id, entries, generation);
+            self.opt_outs.put(account_id, std::sync::Arc::new(entries), generation);
             return Ok(found);
         }
         let mut out = Vec::new();

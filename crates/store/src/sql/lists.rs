@@ -55,7 +55,7 @@ impl super::SqlStore {
         .bind(l.updated_at)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        self.facts_changed(&l.account_id).await
     }
 
     pub async fn find_list(&self, account_id: &str, kind: ListKind, id: &str) -> Result<Option<List>, StoreError> {
@@ -116,6 +116,7 @@ impl super::SqlStore {
         .bind(kind.as_str())
         .execute(&self.pool)
         .await?;
+        self.facts_changed(account_id).await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -132,6 +133,7 @@ impl super::SqlStore {
         }
         sqlx::query("DELETE FROM list_members WHERE list_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.facts_changed(account_id).await?;
         Ok(true)
     }
 
@@ -224,23 +226,10 @@ impl super::SqlStore {
         list_ids: Option<&[String]>,
         phones: &[&str],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut lists: QueryBuilder<Db> = QueryBuilder::new("SELECT id, name FROM lists WHERE account_id = ");
-        lists.push_bind(account_id).push(" AND kind = 'unsubscribe' AND enabled");
-        if let Some(ids) = list_ids {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            lists.push(" AND id IN (");
-            let mut sep = lists.separated(", ");
-            for id in ids {
-                sep.push_bind(id);
-            }
-            lists.push(")");
-        }
-        let lists: Vec<(String, String)> =
-            lists.build().fetch_all(&self.pool).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let facts = self.send_facts(account_id).await?;
+        let lists = facts.unsubscribe_lists.iter().filter(|(id, _)| list_ids.is_none_or(|ids| ids.contains(id)));
         let mut out = Vec::new();
-        for (id, name) in &lists {
+        for (id, name) in lists {
             for chunk in phones.chunks(500) {
                 let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT phone FROM list_members WHERE list_id = ");
                 qb.push_bind(id).push(" AND phone IN (");

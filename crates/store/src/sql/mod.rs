@@ -25,7 +25,7 @@ use sqlx::{Connection, Database, Pool};
 
 use crate::Keyring;
 use crate::health::{WriteFailure, WriteHealth};
-use crate::opt_out_cache::OptOutCache;
+use crate::opt_out_cache::{AccountCache, OptOutCache, SendFacts};
 use crate::webhook_cache::WebhookCache;
 use crate::{Signals, StoreError};
 use writer::Writer;
@@ -46,6 +46,7 @@ pub struct SqlStore {
     webhooks: WebhookCache,
     signals: Signals,
     opt_outs: OptOutCache,
+    facts: AccountCache<SendFacts>,
     health: WriteHealth,
     pub(crate) keyring: Arc<Keyring>,
 }
@@ -66,7 +67,7 @@ impl SqlStore {
         let health = WriteHealth::default();
         let writer =
             Writer::spawn(writer, writers, webhooks.clone(), signals.clone(), opt_outs.clone(), health.clone()).await?;
-        Ok(Self { pool, writer, webhooks, signals, opt_outs, health, keyring })
+        Ok(Self { pool, writer, webhooks, signals, opt_outs, facts: AccountCache::default(), health, keyring })
     }
 
     /// Why this node's writes are being refused, while they are.
@@ -82,16 +83,50 @@ impl SqlStore {
         &self.writer
     }
 
-    /// Caches other nodes may have made stale: reread the webhook endpoints, forget opt-outs.
+    /// Caches other nodes may have made stale, as a change notice names them
+    /// (`opt_outs:ACCOUNT`, `facts:ACCOUNT`); anything else, or `None`, rereads the webhook
+    /// endpoints and forgets every account's cached values.
     #[allow(dead_code, reason = "only nodes that share a database hear of others' changes")]
-    pub(crate) async fn refresh_caches(&self, opt_outs_of: Option<&str>) -> Result<(), StoreError> {
-        if let Some(account_id) = opt_outs_of {
+    pub(crate) async fn refresh_caches(&self, notice: Option<&str>) -> Result<(), StoreError> {
+        if let Some(account_id) = notice.and_then(|n| n.strip_prefix("opt_outs:")) {
             self.opt_outs.invalidate(account_id);
+        } else if let Some(account_id) = notice.and_then(|n| n.strip_prefix("facts:")) {
+            self.facts.invalidate(account_id);
         } else {
             self.opt_outs.invalidate_all();
+            self.facts.invalidate_all();
             self.webhooks.replace_all(webhooks::load_all(&self.pool, &self.keyring).await?);
         }
         Ok(())
+    }
+
+    /// The account's disabled senders and enabled unsubscribe lists, cached.
+    pub(crate) async fn send_facts(&self, account_id: &str) -> Result<Arc<SendFacts>, StoreError> {
+        if let Some(facts) = self.facts.get(account_id) {
+            return Ok(facts);
+        }
+        let generation = self.facts.generation();
+        let disabled_senders = sqlx::query_scalar("SELECT value FROM senders WHERE account_id = $1 AND NOT enabled")
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let unsubscribe_lists =
+            sqlx::query_as("SELECT id, name FROM lists WHERE account_id = $1 AND kind = 'unsubscribe' AND enabled")
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let facts = Arc::new(SendFacts { disabled_senders, unsubscribe_lists });
+        self.facts.put(account_id, facts.clone(), generation);
+        Ok(facts)
+    }
+
+    /// After a write to the account's senders or lists: forgets what this node and every
+    /// node sharing the database cached of them.
+    pub(crate) async fn facts_changed(&self, account_id: &str) -> Result<(), StoreError> {
+        self.facts.invalidate(account_id);
+        announce(&self.pool, &format!("facts:{account_id}")).await
     }
 
     /// The shape an endpoint's deliveries are posted in (`None` for an unknown endpoint).

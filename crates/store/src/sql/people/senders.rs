@@ -26,7 +26,7 @@ impl super::super::SqlStore {
         .execute(&self.pool)
         .await
         .map_err(|e| unique_to_conflict(e, DUPLICATE_SENDER))?;
-        Ok(())
+        self.facts_changed(&s.account_id).await
     }
 
     /// Those of `ids` that are senders of the account, by id.
@@ -43,6 +43,11 @@ impl super::super::SqlStore {
         let sql = format!("SELECT {SENDER_COLUMNS} FROM senders s WHERE s.account_id = $1 AND s.value = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(value).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(sender))
+    }
+
+    /// Whether the account has this sender value and disabled it (cached).
+    pub async fn sender_disabled(&self, account_id: &str, value: &str) -> Result<bool, StoreError> {
+        Ok(self.send_facts(account_id).await?.disabled_senders.contains(value))
     }
 
     /// Senders whose value contains `name` (case-insensitively), by id.
@@ -68,12 +73,15 @@ impl super::super::SqlStore {
         .execute(&self.pool)
         .await
         .map_err(|e| unique_to_conflict(e, DUPLICATE_SENDER))?;
+        self.facts_changed(&s.account_id).await?;
         Ok(r.rows_affected() > 0)
     }
 
     /// Deletes a sender and takes it out of every sender list.
     pub async fn delete_sender(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
-        self.delete_row("senders", account_id, id).await
+        let deleted = self.delete_row("senders", account_id, id).await?;
+        self.facts_changed(account_id).await?;
+        Ok(deleted)
     }
 
     // ----- sender lists -----
