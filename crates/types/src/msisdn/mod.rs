@@ -2,6 +2,8 @@ use std::fmt;
 
 use phonenumber::country::Id as CountryId;
 
+mod validity;
+
 /// A validated phone number in E.164 form (`+31612345678`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Msisdn(String);
@@ -62,10 +64,10 @@ impl Msisdn {
     }
 
     fn validated(number: &phonenumber::PhoneNumber, input: &str) -> Result<Self, NumberError> {
-        if !phonenumber::is_valid(number) {
+        if !validity::is_valid(number) {
             return Err(NumberError::Invalid(input.to_owned()));
         }
-        Ok(Msisdn(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Msisdn(validity::e164(number)))
     }
 
     /// Wraps a string already known to be E.164 (read back from storage).
