@@ -103,7 +103,7 @@ impl super::SqlStore {
 
     pub async fn awaiting_report(&self, connector: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, carrier_id FROM messages WHERE connector = $1 AND status = 'submitted' AND carrier_id IS NOT NULL LIMIT $2",
+            "SELECT id, carrier_id FROM messages WHERE connector = $1 AND status = 'submitted' AND carrier_id IS NOT NULL LIMIT ($2 + 0)",
         )
         .bind(connector)
         .bind(i64::from(limit))
@@ -140,7 +140,7 @@ impl super::SqlStore {
     /// first.
     pub async fn submitted_before(&self, before: i64, limit: u32) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id FROM messages WHERE status = 'submitted' AND valid_until < $1 ORDER BY valid_until LIMIT $2",
+            "SELECT id FROM messages WHERE status = 'submitted' AND valid_until < $1 ORDER BY valid_until LIMIT ($2 + 0)",
         )
         .bind(before)
         .bind(i64::from(limit))

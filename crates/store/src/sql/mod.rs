@@ -4,6 +4,11 @@
 //! statement is written once, with `$N` placeholders, which both drivers accept; integers are
 //! `BIGINT` except the counters the model holds as `i32` (`parts`, `attempts`, HTTP statuses),
 //! which are `INTEGER` on both.
+//!
+//! Statements run over and over with a varying limit write it `LIMIT ($N + 0)`: `SQLite` reads
+//! a bare bound `LIMIT $N` while planning, so every new value throws the prepared statement
+//! away and compiles it again at its next step (3.51's `sqlite3ExprIsInteger` marks the
+//! parameter); an expression is read only when the statement runs.
 
 mod accounts;
 mod aliases;

@@ -32,7 +32,7 @@ impl super::SqlStore {
     pub async fn owed_receipts(&self, account_id: &str, before: i64, limit: u32) -> Result<Vec<Message>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND smpp_state = {OWED} \
-             AND updated_at < $2 AND status IN {} ORDER BY updated_at LIMIT $3",
+             AND updated_at < $2 AND status IN {} ORDER BY updated_at LIMIT ($3 + 0)",
             super::batch::TERMINAL
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -49,7 +49,7 @@ impl super::SqlStore {
     pub async fn owed_inbound(&self, account_id: &str, before: i64, limit: u32) -> Result<Vec<Inbound>, StoreError> {
         let sql = format!(
             "SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE account_id = $1 AND smpp_state = {OWED} \
-             AND created_at < $2 ORDER BY created_at, id LIMIT $3"
+             AND created_at < $2 ORDER BY created_at, id LIMIT ($3 + 0)"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)

@@ -96,7 +96,7 @@ pub(super) async fn claim_deliveries(
 ) -> Result<Vec<DeliveryJob>, StoreError> {
     let sql = format!(
         "UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM webhook_deliveries \
-         WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{SKIP_LOCKED}) \
+         WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT ($4 + 0){SKIP_LOCKED}) \
          RETURNING id, account_id, webhook_id, url, event_type, payload, attempts, created_at"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
