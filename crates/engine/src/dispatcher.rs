@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use textbird_config::Settings;
-use textbird_store::{Claim, DispatchItem, StatusChange, Store};
+use textbird_store::{Claim, DispatchItem, StatusChange, Store, Taker};
 use textbird_types::{Status, now_millis};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -159,6 +159,26 @@ impl Dispatcher {
     }
 
     pub(crate) fn spawn(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        // Messages accepted on this node for sending at once come straight here, leased by
+        // their accept (see the store's `handoff.rs`), while there is room for them.
+        let (tx, mut handed) = mpsc::unbounded_channel::<Vec<DispatchItem>>();
+        self.store.signals().handoff().attach(Taker {
+            owner: self.owner.clone(),
+            lease_ms: self.lease_ms,
+            inflight: self.inflight.clone(),
+            capacity: self.capacity,
+            room: self.room.clone(),
+            tx,
+        });
+        let (routes, sink, inflight) = (self.routes.clone(), self.sink.clone(), self.inflight.clone());
+        tokio::spawn(async move {
+            while let Some(items) = handed.recv().await {
+                let now = now_millis();
+                for item in items {
+                    route(&routes, &sink, &inflight, item, now).await;
+                }
+            }
+        });
         tokio::spawn(self.run(stop))
     }
 
@@ -201,6 +221,8 @@ impl Dispatcher {
                 self.route(item, now).await;
             }
         }
+        // Nothing more is handed over; what was (counted in flight) is still routed.
+        self.store.signals().handoff().detach();
         // Let what is in flight finish so its outcome is recorded, not retried later.
         while self.inflight.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -217,38 +239,44 @@ impl Dispatcher {
 
     async fn route(&self, item: DispatchItem, now: i64) {
         self.inflight.fetch_add(1, Ordering::AcqRel);
-        let finish = |change: StatusChange| {
-            self.sink.push(change);
-            self.inflight.fetch_sub(1, Ordering::AcqRel);
-        };
-        if now > item.valid_until {
-            let mut c = StatusChange::new(&item.id, Status::Expired, now);
-            c.detail = Some("validity period ended before submission".into());
-            return finish(c);
-        }
-        let (lane, any_route) = self.routes.next(&item.to, &[]);
-        if let Some(lane) = lane {
-            if let Err(mpsc::error::SendError(Routed { item, .. })) =
-                lane.queue.send(Routed { item, tried: Vec::new() }).await
-            {
-                let mut c = StatusChange::new(&item.id, Status::Queued, now);
-                c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
-                c.detail = Some("connector stopped".into());
-                finish(c);
-            }
-            return;
-        }
-        let mut c = StatusChange::new(&item.id, Status::Failed, now);
-        if any_route {
-            c.status = Status::Queued;
-            c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
-            c.detail = Some("every connector for this destination is down".into());
-        } else {
-            c.error_code = Some("no_route".into());
-            c.detail = Some(format!("no route for destination prefix of {}", mask(&item.to)));
-        }
-        finish(c);
+        route(&self.routes, &self.sink, &self.inflight, item, now).await;
     }
+}
+
+/// Sends a message whose place in flight is already counted to the first route that is up, or
+/// records why it cannot go.
+async fn route(routes: &Routes, sink: &StatusSink, inflight: &AtomicUsize, item: DispatchItem, now: i64) {
+    let finish = |change: StatusChange| {
+        sink.push(change);
+        inflight.fetch_sub(1, Ordering::AcqRel);
+    };
+    if now > item.valid_until {
+        let mut c = StatusChange::new(&item.id, Status::Expired, now);
+        c.detail = Some("validity period ended before submission".into());
+        return finish(c);
+    }
+    let (lane, any_route) = routes.next(&item.to, &[]);
+    if let Some(lane) = lane {
+        if let Err(mpsc::error::SendError(Routed { item, .. })) =
+            lane.queue.send(Routed { item, tried: Vec::new() }).await
+        {
+            let mut c = StatusChange::new(&item.id, Status::Queued, now);
+            c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
+            c.detail = Some("connector stopped".into());
+            finish(c);
+        }
+        return;
+    }
+    let mut c = StatusChange::new(&item.id, Status::Failed, now);
+    if any_route {
+        c.status = Status::Queued;
+        c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
+        c.detail = Some("every connector for this destination is down".into());
+    } else {
+        c.error_code = Some("no_route".into());
+        c.detail = Some(format!("no route for destination prefix of {}", mask(&item.to)));
+    }
+    finish(c);
 }
 
 fn lease_ms(settings: &Settings) -> i64 {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, broadcast};
 
+use crate::handoff::Handoff;
+
 /// Notices kept for slow listeners before the oldest are dropped.
 const NOTICE_BUFFER: usize = 65_536;
 
@@ -17,12 +19,20 @@ struct Inner {
     messages: Notify,
     deliveries: Notify,
     notices: broadcast::Sender<Arc<Notice>>,
+    handoff: Handoff,
 }
 
 impl Default for Signals {
     fn default() -> Self {
         let (notices, _) = broadcast::channel(NOTICE_BUFFER);
-        Self { inner: Arc::new(Inner { messages: Notify::new(), deliveries: Notify::new(), notices }) }
+        Self {
+            inner: Arc::new(Inner {
+                messages: Notify::new(),
+                deliveries: Notify::new(),
+                notices,
+                handoff: Handoff::default(),
+            }),
+        }
     }
 }
 
@@ -64,6 +74,10 @@ impl Signals {
     }
     pub fn publish(&self, notice: Notice) {
         let _ = self.inner.notices.send(Arc::new(notice));
+    }
+    /// Where messages due at once are handed to this node's dispatcher.
+    pub fn handoff(&self) -> &Handoff {
+        &self.inner.handoff
     }
     pub fn notify_messages(&self) {
         self.inner.messages.notify_one();

@@ -78,6 +78,7 @@ conformance! {
     accounts::ledger_sums_to_balance_after_10_000_concurrent_accepts,
     queue::claim_leases_up_to_limit_and_never_twice_while_leased,
     queue::expired_lease_hands_message_out_again_as_possible_duplicate,
+    queue::accepted_messages_are_handed_to_the_dispatcher_within_its_room,
     queue::reported_message_is_not_handed_out_again,
     queue::retry_returns_message_to_queue_at_retry_at,
     queue::scheduled_message_is_promoted_when_due_and_not_before,

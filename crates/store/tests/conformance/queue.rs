@@ -55,6 +55,52 @@ pub async fn expired_lease_hands_message_out_again_as_possible_duplicate(store: 
     assert!(claimed(store, claim("node-c", T0 + LEASE_MS + 1, T0 + 3 * LEASE_MS, 10)).await.is_empty());
 }
 
+/// A dispatcher attached to the hand-off gets messages due at once from their accept, leased
+/// as a claim would lease them, as many as it has room for; the rest wait in the queue.
+pub async fn accepted_messages_are_handed_to_the_dispatcher_within_its_room(store: &Store) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let acme = crate::fixtures::account(store, 1_000_000).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let inflight = Arc::new(AtomicUsize::new(0));
+    store.signals().handoff().attach(textbird_store::Taker {
+        owner: "node-a".into(),
+        lease_ms: LEASE_MS,
+        inflight: inflight.clone(),
+        capacity: 2,
+        room: Arc::default(),
+        tx,
+    });
+    let before = textbird_types::now_millis();
+    let ids = accept(store, batch(&acme, messages(&acme, 3))).await;
+    store.signals().handoff().detach();
+    let handed = rx.try_recv().expect("handed over after the commit");
+    assert_eq!(handed.len(), 2, "as many as there is room for");
+    assert_eq!(inflight.load(Ordering::Acquire), 2, "counted in flight");
+    for item in &handed {
+        assert!(ids.contains(&item.id));
+        assert_eq!((item.attempts, item.possible_duplicate, item.due_at), (1, false, T0));
+        assert!(item.lease_until >= before + LEASE_MS, "leased for the lease's length");
+        assert_eq!(status_of(store, &acme, &item.id).await, "queued");
+    }
+    // The third waits in the queue; the two handed over are leased, so no claim takes them...
+    let now = textbird_types::now_millis();
+    let rest = claim_ids(store, claim("node-b", now, now + LEASE_MS, 10)).await;
+    let third: Vec<&String> = ids.iter().filter(|id| !handed.iter().any(|h| &h.id == *id)).collect();
+    assert_eq!(rest.iter().collect::<Vec<_>>(), third);
+    // ...until their lease runs out (the node died holding them): then they come back.
+    let lease_end = handed.iter().map(|h| h.lease_until).max().unwrap();
+    let again = claimed(store, claim("node-b", lease_end, lease_end + LEASE_MS, 10)).await;
+    assert_eq!(again.len(), 2);
+    for item in &again {
+        assert!(item.possible_duplicate, "it may have reached the carrier already");
+        assert_eq!(item.attempts, 2);
+    }
+    // Detached: later accepts wait in the queue.
+    accept(store, batch(&acme, messages(&acme, 1))).await;
+    assert!(rx.try_recv().is_err(), "nothing handed over once detached");
+}
+
 pub async fn reported_message_is_not_handed_out_again(store: &Store) {
     let acme = crate::fixtures::account(store, 1_000_000).await;
     let ids = accept(store, batch(&acme, messages(&acme, 2))).await;

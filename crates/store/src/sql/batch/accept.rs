@@ -9,7 +9,7 @@ use textbird_types::{Status, now_millis};
 
 use super::{Fanout, ROWS_PER_STATEMENT, message_payload};
 use crate::StoreError;
-use crate::model::{AcceptBatch, AcceptOutcome, NewMessage};
+use crate::model::{AcceptBatch, AcceptOutcome, DispatchItem, NewMessage};
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn accept_many(
@@ -71,13 +71,27 @@ pub(super) async fn accept_many(
         qb.build().execute(&mut *c).await?;
     }
     let messages: Vec<_> = stored.iter().flat_map(|b| &b.messages).collect();
-    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+    // Messages due now are leased to this node's dispatcher while it has room, and handed to
+    // it after the commit (see `handoff.rs`); the others wait in the queue for its claim.
+    let leases: Vec<Option<(String, i64)>> = messages
+        .iter()
+        .map(|m| {
+            let due_now = m.status == Status::Queued && m.trigger_id.is_none() && due_at(m) <= now;
+            let handed = fan.handed.as_mut().filter(|_| due_now)?;
+            let (owner, until) = handed.lease(now)?;
+            handed.push(dispatch_item(m, until));
+            Some((owner, until))
+        })
+        .collect();
+    let rows: Vec<_> = messages.iter().zip(&leases).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
              client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at, trigger_id, \
-             trigger_delay_ms, smpp_state, smpp_ref) ",
+             trigger_delay_ms, smpp_state, smpp_ref, lease_owner, lease_until, attempts) ",
         );
-        qb.push_values(chunk, |mut q, m| {
+        qb.push_values(chunk, |mut q, (m, lease)| {
+            let lease = lease.as_ref();
             q.push_bind(&m.id)
                 .push_bind(&m.account_id)
                 .push_bind(&m.batch_id)
@@ -92,21 +106,25 @@ pub(super) async fn accept_many(
                 .push_bind(&m.callback_url)
                 .push_bind(m.send_at)
                 .push_bind(m.valid_until)
-                .push_bind(due_at(m))
+                // A leased message is due again when its lease runs out, as after a claim.
+                .push_bind(lease.map_or_else(|| due_at(m), |(_, until)| *until))
                 .push_bind(m.created_at)
                 .push_bind(m.created_at)
                 .push_bind(&m.trigger_id)
                 .push_bind(m.trigger_delay_ms)
                 .push_bind(m.smpp_receipt.then_some(super::super::outbox::OWED))
-                .push_bind(&m.smpp_ref);
+                .push_bind(&m.smpp_ref)
+                .push_bind(lease.map(|(owner, _)| owner.as_str()))
+                .push_bind(lease.map(|(_, until)| *until))
+                .push_bind(i32::from(lease.is_some()));
         });
         qb.build().execute(&mut *c).await?;
     }
-    for m in messages {
+    for (m, lease) in rows {
         let event_type = m.status.event_type();
         fan.events.push((m.id.clone(), m.status.as_str(), None, m.created_at));
         *fan.transitions.entry(m.status.as_str()).or_default() += 1;
-        fan.queued |= m.status == Status::Queued;
+        fan.queued |= m.status == Status::Queued && lease.is_none();
         let wanted = m.callback_url.is_some() || !hooks.subscribers(&m.account_id, event_type).is_empty();
         if wanted {
             let payload = message_payload(
@@ -127,6 +145,24 @@ pub(super) async fn accept_many(
         }
     }
     Ok(outcomes)
+}
+
+/// What the dispatcher needs of a message leased to it at accept (as a claim reads it back).
+fn dispatch_item(m: &NewMessage, lease_until: i64) -> DispatchItem {
+    DispatchItem {
+        id: m.id.clone(),
+        account_id: m.account_id.clone(),
+        to: m.to.clone(),
+        sender: m.sender.clone(),
+        body: m.body.clone(),
+        encoding: m.encoding.clone(),
+        parts: m.parts,
+        valid_until: m.valid_until,
+        attempts: 1,
+        possible_duplicate: false,
+        due_at: m.send_at.unwrap_or(m.created_at),
+        lease_until,
+    }
 }
 
 /// When a new message is due: its send time, or never while it waits for a trigger.

@@ -50,6 +50,9 @@ pub(super) struct Fanout {
     /// Whether to collect `notices` (someone listens).
     notify: bool,
     notices: Vec<crate::signals::Notice>,
+    /// Messages accepted for sending at once, leased to this node's dispatcher, handed to it
+    /// after the commit.
+    handed: Option<crate::handoff::Reserved>,
 }
 
 struct NewDelivery {
@@ -215,6 +218,9 @@ pub(super) async fn run_all(
     let mut tx = conn.begin_with(super::BEGIN_WRITE).await?;
     let c: &mut Conn = &mut tx;
     let mut fan = Fanout { notify: signals.has_listeners(), ..Fanout::default() };
+    if ops.iter().any(|op| matches!(op, Op::Accept(..))) {
+        fan.handed = Some(signals.handoff().reserve());
+    }
     let mut out: Vec<Option<Done>> = ops.iter().map(|_| None).collect();
 
     let accepts: Vec<(usize, &AcceptBatch)> = ops
@@ -254,8 +260,12 @@ pub(super) async fn run_all(
     }
     let (queued, deliveries) = (fan.queued, fan.has_deliveries());
     let notices = std::mem::take(&mut fan.notices);
+    let handed = fan.handed.take();
     let transitions = fan.flush(c).await?;
     tx.commit().await?;
+    if let Some(handed) = handed {
+        handed.deliver();
+    }
     for n in notices {
         signals.publish(n);
     }
