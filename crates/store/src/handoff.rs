@@ -60,16 +60,14 @@ impl Handoff {
 }
 
 impl Reserved {
-    /// The lease owner and end for one more message, if the dispatcher has room for it.
-    pub(crate) fn lease(&mut self, now: i64) -> Option<(String, i64)> {
+    /// The lease owner and end for one more message, if the dispatcher has room for it; the
+    /// message (`item`, given the lease's end) is then handed over after the commit.
+    pub(crate) fn lease(&mut self, now: i64, item: impl FnOnce(i64) -> DispatchItem) -> Option<(String, i64)> {
         let t = self.taker.as_ref()?;
-        let room = t.inflight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < t.capacity).then_some(n + 1));
-        room.is_ok().then(|| (t.owner.clone(), now + t.lease_ms))
-    }
-
-    /// The message leased by the last `lease`, to hand over after the commit.
-    pub(crate) fn push(&mut self, item: DispatchItem) {
-        self.items.push(item);
+        t.inflight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < t.capacity).then_some(n + 1)).ok()?;
+        let (owner, until) = (t.owner.clone(), now + t.lease_ms);
+        self.items.push(item(until));
+        Some((owner, until))
     }
 
     /// After the commit: the messages go to the dispatcher.

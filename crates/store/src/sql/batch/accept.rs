@@ -77,10 +77,7 @@ pub(super) async fn accept_many(
         .iter()
         .map(|m| {
             let due_now = m.status == Status::Queued && m.trigger_id.is_none() && due_at(m) <= now;
-            let handed = fan.handed.as_mut().filter(|_| due_now)?;
-            let (owner, until) = handed.lease(now)?;
-            handed.push(dispatch_item(m, until));
-            Some((owner, until))
+            fan.handed.as_mut().filter(|_| due_now)?.lease(now, |until| dispatch_item(m, until))
         })
         .collect();
     let rows: Vec<_> = messages.iter().zip(&leases).collect();
