@@ -46,6 +46,7 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
         (name = "contacts", description = "Contacts, contact groups and their custom fields"),
         (name = "senders", description = "Registered senders and sender lists"),
         (name = "content", description = "Templates, word spinners, links and link lists, triggers, short links and clicks"),
+        (name = "broadcasts", description = "Broadcasts: one message to a whole audience, estimated first"),
     )
 )]
 struct ApiDoc;

@@ -7,6 +7,7 @@
 mod accounts;
 mod aliases;
 mod auth;
+mod broadcasts;
 mod clicks;
 mod content;
 mod counts;
@@ -39,6 +40,10 @@ use tokio::sync::mpsc;
 pub use accounts::{CreatedAccount, NewAccountRequest};
 pub use aliases::{AliasKind, UID_LEN};
 pub use auth::Principal;
+pub use broadcasts::{
+    BroadcastAudience, BroadcastQuery, BroadcastReport, BroadcastRequest, BroadcastView, CampaignChange, CampaignInput,
+    Counters, Created, Estimate, FrequencyCap, NextSegment, QuietHours, SegmentView, Segments, Skipped,
+};
 pub use clicks::{Opened, user_agent_class};
 pub use content::{
     ContentPage, ContentQuery, LinkInput, LinkListAddition, LinkListWithLinks, MAX_IMPORT_BYTES, MAX_LIST_LINKS,
@@ -62,8 +67,8 @@ pub use textbird_store::{
     LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,
     SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
 };
+pub use textbird_store::{Broadcast, Campaign, StatusCount};
 pub use webhooks::{EVENT_TYPES, WEBHOOK_FORMATS, WebhookChange, WebhookCreated};
-
 /// Everything a use case needs, shared by every front end of one node.
 #[derive(Clone)]
 pub struct App {

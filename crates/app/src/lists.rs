@@ -339,7 +339,7 @@ impl App {
 }
 
 /// A list member as a recipient: `custom1`..`custom4` become fields of those names.
-fn recipient_of(m: Member) -> crate::Recipient {
+pub(crate) fn recipient_of(m: Member) -> crate::Recipient {
     let mut fields = std::collections::BTreeMap::new();
     for (i, v) in m.customs.into_iter().enumerate() {
         if let Some(v) = v {

@@ -34,6 +34,8 @@ pub struct MessageQuery {
     pub created_to: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    /// Only the messages of this broadcast (another account's is `NotFound`).
+    pub broadcast_id: Option<String>,
 }
 
 pub struct MessageList {
@@ -101,7 +103,19 @@ impl App {
             return Err(AppError::Validation(problems));
         }
         let page = page(q.cursor, q.limit)?;
-        let filter = MessageFilter { status: q.status, to, client_ref: q.client_ref, created_from, created_to };
+        if let Some(id) = &q.broadcast_id
+            && self.store().find_broadcast(&p.account_id, id).await?.is_none()
+        {
+            return Err(AppError::NotFound("broadcast"));
+        }
+        let filter = MessageFilter {
+            status: q.status,
+            to,
+            client_ref: q.client_ref,
+            created_from,
+            created_to,
+            batch_id: q.broadcast_id,
+        };
         let items = self.store().list_messages(&p.account_id, &filter, &page).await?;
         let next_cursor = next_cursor(&items, &page, |m| &m.id);
         Ok(MessageList { items, next_cursor })

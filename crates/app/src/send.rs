@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use textbird_store::{AcceptBatch, AcceptOutcome, ListKind, NewMessage};
+use textbird_store::{AcceptBatch, AcceptOutcome, Lane, ListKind, NewMessage};
 use textbird_types::{Money, Msisdn, Sender, Status, new_id, now_millis, parse_rfc3339_millis};
 
 use crate::idempotency::{IdempotencyKey, Replay};
@@ -77,6 +77,36 @@ pub struct RecipientError {
     /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`.
     pub code: &'static str,
     pub detail: String,
+}
+
+/// A recipient who passed the number checks, with the data its text reads and the sender
+/// its message goes from.
+pub(crate) struct Addressed {
+    /// Position among the request's recipients (for `RecipientError::index`).
+    pub index: usize,
+    pub to: Msisdn,
+    pub data: Recipient,
+    pub from: Sender,
+}
+
+/// What every message of one composition shares.
+pub(crate) struct Composition<'a> {
+    pub body: &'a str,
+    /// Whether `body` has tokens to render per recipient.
+    pub render: bool,
+    pub status: Status,
+    pub send_at: Option<i64>,
+    pub valid_until: i64,
+    /// The trigger the messages wait for, and the delay after it fires (ms).
+    pub trigger: Option<(String, i64)>,
+    pub client_ref: Option<String>,
+    pub callback_url: Option<String>,
+    pub batch_id: String,
+    pub now: i64,
+    /// Whether the SMPP customer asked for a receipt (delivered to it as `deliver_sm`).
+    pub smpp_receipt: bool,
+    /// The reference shared by the messages of one SMPP `submit_multi`.
+    pub smpp_ref: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -238,7 +268,7 @@ impl App {
         let mut errors = Vec::new();
         let count = req.to.len() + members.len();
         let mut seen = HashSet::with_capacity(count);
-        let mut valid: Vec<(usize, Msisdn, Recipient, Sender)> = Vec::with_capacity(count);
+        let mut valid: Vec<Addressed> = Vec::with_capacity(count);
         let given = req.to.iter().map(|raw| (raw.clone(), Msisdn::parse(raw, p.country), None));
         let listed = members.into_iter().map(|m| (m.phone.clone(), Ok(Msisdn::from_trusted(m.phone.clone())), Some(m)));
         for (index, (raw, parsed, member)) in given.chain(listed).enumerate() {
@@ -253,45 +283,11 @@ impl App {
                 Ok(n) => {
                     let data = member.unwrap_or_else(|| Recipient::phone(n.as_str()));
                     let from = senders[rand::random_range(0..senders.len())].clone();
-                    valid.push((index, n, data, from));
+                    valid.push(Addressed { index, to: n, data, from });
                 }
             }
         }
-        if !valid.is_empty() {
-            let phones: Vec<&str> = valid.iter().map(|(_, n, _, _)| n.as_str()).collect();
-            let mut by_sender: HashMap<&str, Vec<&str>> = HashMap::new();
-            for (_, n, _, from) in &valid {
-                by_sender.entry(from.as_str()).or_default().push(n.as_str());
-            }
-            let mut opted: HashSet<(String, String)> = HashSet::new();
-            for (from, phones) in by_sender {
-                for phone in self.store().opted_out(&p.account_id, from, &phones).await? {
-                    opted.insert((from.to_owned(), phone));
-                }
-            }
-            let unsubscribed: HashMap<String, String> = self
-                .store()
-                .unsubscribed(&p.account_id, req.unsubscribe_list_ids.as_deref(), &phones)
-                .await?
-                .into_iter()
-                .collect();
-            if !opted.is_empty() || !unsubscribed.is_empty() {
-                valid.retain(|(index, n, _, from)| {
-                    let reason = if opted.contains(&(from.as_str().to_owned(), n.as_str().to_owned())) {
-                        Some(("opted_out", "the recipient has opted out of messages from this account".to_owned()))
-                    } else {
-                        unsubscribed
-                            .get(n.as_str())
-                            .map(|list| ("unsubscribed", format!("the number is on the unsubscribe list {list:?}")))
-                    };
-                    let keep = reason.is_none();
-                    if let Some((code, detail)) = reason {
-                        errors.push(RecipientError { index: *index, to: n.as_str().to_owned(), code, detail });
-                    }
-                    keep
-                });
-            }
-        }
+        self.screen(p, &mut valid, req.unsubscribe_list_ids.as_deref(), &mut errors).await?;
         errors.sort_by_key(|e| e.index);
         if valid.is_empty() {
             return Err(AppError::Validation(
@@ -305,70 +301,35 @@ impl App {
         let status = if send_at.is_some() || trigger.is_some() { Status::Scheduled } else { Status::Queued };
         let valid_until = send_at.unwrap_or(now) + (validity * 1000) as i64;
         let batch_id = new_id();
-        let ids: Vec<String> = valid.iter().map(|_| new_id()).collect();
-        let recipients: Vec<Recipient> = valid.iter().map(|(_, _, r, _)| r.clone()).collect();
-        let bodies = self.personalise(p, &body, render, &recipients, &ids, &batch_id).await?;
-        let mut total = Money::ZERO;
-        let mut sent = Vec::with_capacity(valid.len());
-        let mut rows = Vec::with_capacity(valid.len());
-        // A rendered text is checked again: a recipient's fields may have made it longer or
-        // brought a control character into it.
-        if render && let Some(problem) = bodies.iter().find_map(|b| body_problem(b, settings.max_parts, true)) {
-            self.store().delete_short_links(&p.account_id, &batch_id).await?;
-            return Err(AppError::field("body", format!("as rendered for a recipient, {problem}")));
-        }
-        for (((_, to, _, sender), id), body) in valid.into_iter().zip(ids).zip(bodies) {
-            let analysis = textbird_sms::analyze(&body);
-            let encoding = analysis.encoding.as_str();
-            let price = self
-                .rates()
-                .price_per_part(to.digits())
-                .checked_mul(i64::from(analysis.parts))
-                .ok_or_else(|| AppError::Internal("price overflow".into()))?;
-            total = Money(total.0 + price.0);
-            rows.push(NewMessage {
-                id: id.clone(),
-                account_id: p.account_id.clone(),
-                batch_id: batch_id.clone(),
-                to: to.as_str().to_owned(),
-                sender: sender.as_str().to_owned(),
-                body: body.clone(),
-                encoding: encoding.to_owned(),
-                parts: analysis.parts as i32,
-                price: price.0,
-                status,
-                client_ref: req.client_ref.clone(),
-                callback_url: req.callback_url.clone(),
-                send_at,
-                valid_until,
-                created_at: now,
-                trigger_id: trigger.as_ref().map(|(id, _)| id.clone()),
-                trigger_delay_ms: trigger.as_ref().map(|(_, delay)| *delay),
-                smpp_receipt: req.smpp_receipt,
-                smpp_ref: req.smpp_multi.then(|| batch_id.clone()),
-            });
-            sent.push(SentMessage {
-                id,
-                to: to.into_string(),
-                from: sender.as_str().to_owned(),
-                body,
-                status,
-                parts: analysis.parts,
-                encoding,
-                price,
-                send_at,
-                client_ref: req.client_ref.clone(),
-                created_at: now,
-            });
-        }
+        let composition = Composition {
+            body: &body,
+            render,
+            status,
+            send_at,
+            valid_until,
+            trigger,
+            client_ref: req.client_ref.clone(),
+            callback_url: req.callback_url.clone(),
+            batch_id: batch_id.clone(),
+            now,
+            smpp_receipt: req.smpp_receipt,
+            smpp_ref: req.smpp_multi.then(|| batch_id.clone()),
+        };
+        let (rows, sent, total) = self.compose(p, &composition, valid).await?;
         let outcome = SendOutcome { batch_id, messages: sent, errors, total_price: total };
         let record = idempotency.map(|(key, render)| {
             let (status, response) = render(&outcome);
             key.record(p, status, response)
         });
         let key = idempotency.map(|(k, _)| k.clone());
-        let batch =
-            AcceptBatch { account_id: p.account_id.clone(), debit: total.0, messages: rows, idempotency: record };
+        let batch = AcceptBatch {
+            account_id: p.account_id.clone(),
+            debit: total.0,
+            messages: rows,
+            idempotency: record,
+            lane: Lane::Transactional,
+            progress: None,
+        };
         let batch_id = outcome.batch_id.clone();
         let stored = self.store().accept(batch).await?;
         if render && stored != AcceptOutcome::Stored {
@@ -386,6 +347,122 @@ impl App {
                 self.idempotent_replay(p, &key).await?.map(SendResult::Replayed).ok_or(AppError::IdempotencyInFlight)
             }
         }
+    }
+
+    /// Removes from `valid` the recipients who opted out of their sender or are on one of the
+    /// unsubscribe lists consulted (`None`: every enabled one), recording each in `errors`.
+    pub(crate) async fn screen(
+        &self,
+        p: &Principal,
+        valid: &mut Vec<Addressed>,
+        unsubscribe_list_ids: Option<&[String]>,
+        errors: &mut Vec<RecipientError>,
+    ) -> Result<(), AppError> {
+        if valid.is_empty() {
+            return Ok(());
+        }
+        let phones: Vec<&str> = valid.iter().map(|a| a.to.as_str()).collect();
+        let mut by_sender: HashMap<&str, Vec<&str>> = HashMap::new();
+        for a in valid.iter() {
+            by_sender.entry(a.from.as_str()).or_default().push(a.to.as_str());
+        }
+        let mut opted: HashSet<(String, String)> = HashSet::new();
+        for (from, phones) in by_sender {
+            for phone in self.store().opted_out(&p.account_id, from, &phones).await? {
+                opted.insert((from.to_owned(), phone));
+            }
+        }
+        let unsubscribed: HashMap<String, String> =
+            self.store().unsubscribed(&p.account_id, unsubscribe_list_ids, &phones).await?.into_iter().collect();
+        if !opted.is_empty() || !unsubscribed.is_empty() {
+            valid.retain(|a| {
+                let reason = if opted.contains(&(a.from.as_str().to_owned(), a.to.as_str().to_owned())) {
+                    Some(("opted_out", "the recipient has opted out of messages from this account".to_owned()))
+                } else {
+                    unsubscribed
+                        .get(a.to.as_str())
+                        .map(|list| ("unsubscribed", format!("the number is on the unsubscribe list {list:?}")))
+                };
+                let keep = reason.is_none();
+                if let Some((code, detail)) = reason {
+                    errors.push(RecipientError { index: a.index, to: a.to.as_str().to_owned(), code, detail });
+                }
+                keep
+            });
+        }
+        Ok(())
+    }
+
+    /// Composes the messages of `valid`: each text personalised (with its short links),
+    /// checked again once rendered, measured and priced. Nothing is stored but the short
+    /// links, which are removed again when a rendered text is refused.
+    pub(crate) async fn compose(
+        &self,
+        p: &Principal,
+        c: &Composition<'_>,
+        valid: Vec<Addressed>,
+    ) -> Result<(Vec<NewMessage>, Vec<SentMessage>, Money), AppError> {
+        let max_parts = self.settings().messages.max_parts;
+        let ids: Vec<String> = valid.iter().map(|_| new_id()).collect();
+        let recipients: Vec<Recipient> = valid.iter().map(|a| a.data.clone()).collect();
+        let bodies = self.personalise(p, c.body, c.render, &recipients, &ids, &c.batch_id).await?;
+        let mut total = Money::ZERO;
+        let mut sent = Vec::with_capacity(valid.len());
+        let mut rows = Vec::with_capacity(valid.len());
+        // A rendered text is checked again: a recipient's fields may have made it longer or
+        // brought a control character into it.
+        if c.render
+            && let Some(problem) = bodies.iter().find_map(|b| body_problem(b, max_parts, true))
+        {
+            self.store().delete_short_links(&p.account_id, &c.batch_id).await?;
+            return Err(AppError::field("body", format!("as rendered for a recipient, {problem}")));
+        }
+        for ((a, id), body) in valid.into_iter().zip(ids).zip(bodies) {
+            let (to, sender) = (a.to, a.from);
+            let analysis = textbird_sms::analyze(&body);
+            let encoding = analysis.encoding.as_str();
+            let price = self
+                .rates()
+                .price_per_part(to.digits())
+                .checked_mul(i64::from(analysis.parts))
+                .ok_or_else(|| AppError::Internal("price overflow".into()))?;
+            total = Money(total.0 + price.0);
+            rows.push(NewMessage {
+                id: id.clone(),
+                account_id: p.account_id.clone(),
+                batch_id: c.batch_id.clone(),
+                to: to.as_str().to_owned(),
+                sender: sender.as_str().to_owned(),
+                body: body.clone(),
+                encoding: encoding.to_owned(),
+                parts: analysis.parts as i32,
+                price: price.0,
+                status: c.status,
+                client_ref: c.client_ref.clone(),
+                callback_url: c.callback_url.clone(),
+                send_at: c.send_at,
+                valid_until: c.valid_until,
+                created_at: c.now,
+                trigger_id: c.trigger.as_ref().map(|(id, _)| id.clone()),
+                trigger_delay_ms: c.trigger.as_ref().map(|(_, delay)| *delay),
+                smpp_receipt: c.smpp_receipt,
+                smpp_ref: c.smpp_ref.clone(),
+            });
+            sent.push(SentMessage {
+                id,
+                to: to.into_string(),
+                from: sender.as_str().to_owned(),
+                body,
+                status: c.status,
+                parts: analysis.parts,
+                encoding,
+                price,
+                send_at: c.send_at,
+                client_ref: c.client_ref.clone(),
+                created_at: c.now,
+            });
+        }
+        Ok((rows, sent, total))
     }
 
     /// A URL Textbird may post to: http(s), and not a literal private address unless the

@@ -8,7 +8,7 @@ use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 20] = [
     "message.queued",
     "message.scheduled",
     "message.submitted",
@@ -22,6 +22,12 @@ pub const EVENT_TYPES: [&str; 14] = [
     "message.unknown",
     "message.received",
     "link.clicked",
+    "broadcast.started",
+    "broadcast.paused",
+    "broadcast.segment_completed",
+    "broadcast.completed",
+    "broadcast.resumed",
+    "broadcast.canceled",
     "*",
 ];
 /// The shapes an endpoint's deliveries can be posted in, with the event types each can show

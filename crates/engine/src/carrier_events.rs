@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use textbird_config::{MessageSettings, OptOutScope};
-use textbird_store::{AcceptBatch, NewInbound, NewMessage, StatusChange, Store};
+use textbird_store::{AcceptBatch, Lane, NewInbound, NewMessage, StatusChange, Store};
 use textbird_types::{Msisdn, Status, new_id, now_millis};
 use tokio::sync::{mpsc, oneshot};
 
@@ -164,7 +164,16 @@ async fn receive(
             smpp_ref: None,
             created_at: now,
         };
-        store.accept(AcceptBatch { account_id, debit: 0, messages: vec![message], idempotency: None }).await?;
+        store
+            .accept(AcceptBatch {
+                account_id,
+                debit: 0,
+                messages: vec![message],
+                idempotency: None,
+                lane: Lane::Transactional,
+                progress: None,
+            })
+            .await?;
     }
     Ok(())
 }

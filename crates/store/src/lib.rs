@@ -17,6 +17,7 @@ macro_rules! delegate {
 }
 
 mod aliases_api;
+mod broadcasts_api;
 mod content_api;
 mod content_model;
 mod counts_api;
@@ -39,6 +40,7 @@ mod webhook_cache;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use broadcasts_api::{Breakdown, Broadcast, BroadcastFilter, Campaign, Segment, StatusCount};
 pub use content_model::*;
 pub use counts_api::Counted;
 pub use error::StoreError;

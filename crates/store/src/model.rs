@@ -166,6 +166,46 @@ pub struct AcceptBatch {
     pub debit: i64,
     pub messages: Vec<NewMessage>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// The queue lane the messages are claimed in.
+    pub lane: Lane,
+    /// A broadcast's expansion advanced by this batch, committed with its messages.
+    pub progress: Option<BroadcastProgress>,
+}
+
+/// Queue lanes, claimed in this order: a lane's due messages go before any of the next one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Verification codes.
+    Verification = 0,
+    /// Single sends (the API, SMPP, automatic replies).
+    Transactional = 1,
+    /// Broadcasts.
+    Bulk = 2,
+}
+
+/// How far one chunk took a broadcast's expansion.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastProgress {
+    pub broadcast_id: String,
+    /// Where the next chunk starts reading the audience.
+    pub position: String,
+    /// Recipients read in this chunk (messages and skips).
+    pub read: i64,
+    /// Messages composed in this chunk.
+    pub expanded: i64,
+    pub skipped_duplicate: i64,
+    pub skipped_opted_out: i64,
+    pub skipped_unsubscribed: i64,
+    pub skipped_invalid: i64,
+    pub skipped_frequency_cap: i64,
+    /// Messages whose send time quiet hours moved.
+    pub deferred: i64,
+    /// What the chunk's messages cost.
+    pub price: i64,
+    /// The segment the chunk belongs to, for segmented broadcasts.
+    pub segment: Option<i32>,
+    /// The last chunk: the broadcast is fully expanded.
+    pub done: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +265,8 @@ pub struct MessageFilter {
     pub client_ref: Option<String>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
+    /// The send (or broadcast) the messages belong to.
+    pub batch_id: Option<String>,
 }
 
 /// A change reported for a message. With `retry_at` the message goes back to the queue

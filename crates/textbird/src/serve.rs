@@ -70,6 +70,11 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         }
     });
 
+    // Broadcasts are expanded in the background, a chunk at a time.
+    let (broadcasts_stop, broadcasts_stop_rx) = tokio::sync::watch::channel(false);
+    let broadcasts_app = app.clone();
+    let broadcasts_task = tokio::spawn(async move { broadcasts_app.run_broadcasts(broadcasts_stop_rx).await });
+
     // The customer-facing SMPP server (an empty address turns it off).
     let (smpp_stop, smpp_stop_rx) = tokio::sync::watch::channel(false);
     let smpp_task = if settings.smpp_server.listen.is_empty() {
@@ -98,6 +103,8 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
 
     tracing::info!("shutting down: finishing in-flight work");
     rates_task.abort();
+    let _ = broadcasts_stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(3), broadcasts_task).await;
     // Customers are unbound first, so no new submissions arrive while the queue drains.
     let _ = smpp_stop.send(true);
     if let Some(task) = smpp_task {

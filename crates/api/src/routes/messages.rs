@@ -284,6 +284,8 @@ pub(crate) struct ListParams {
     cursor: Option<String>,
     /// 1 to 1000, default 50.
     limit: Option<u32>,
+    /// Only the messages of this broadcast.
+    broadcast_id: Option<String>,
 }
 
 /// Messages, newest first.
@@ -305,6 +307,7 @@ async fn list_messages(
                 created_to: q.created_to,
                 cursor: q.cursor,
                 limit: q.limit,
+                broadcast_id: q.broadcast_id,
             },
         )
         .await?;

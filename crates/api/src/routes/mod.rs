@@ -1,6 +1,8 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod broadcasts;
+mod campaigns;
 mod content;
 mod inbound;
 mod links;
@@ -29,6 +31,8 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(people::router())
         .merge(content::router())
         .merge(links::router())
+        .merge(broadcasts::router())
+        .merge(campaigns::router())
 }
 
 pub(crate) struct SecurityAddon;

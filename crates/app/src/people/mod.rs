@@ -56,7 +56,7 @@ fn check_name(field: &str, name: &str) -> Result<String, FieldError> {
     Ok(name.to_owned())
 }
 
-fn recipient(c: Contact) -> Recipient {
+pub(crate) fn recipient(c: Contact) -> Recipient {
     Recipient {
         phone: c.phone,
         first_name: c.first_name,

@@ -66,6 +66,9 @@ impl super::SqlStore {
         if let Some(t) = f.created_to {
             qb.push(" AND created_at < ").push_bind(t);
         }
+        if let Some(b) = &f.batch_id {
+            qb.push(" AND batch_id = ").push_bind(b);
+        }
         qb.push(" ORDER BY id DESC LIMIT ").push_bind(page_limit(page.limit));
         Ok(qb.build().fetch_all(&self.pool).await?.iter().map(rows::message).collect())
     }

@@ -13,6 +13,7 @@
 mod accounts;
 mod aliases;
 mod batch;
+mod broadcasts;
 mod content;
 mod counts;
 mod lists;

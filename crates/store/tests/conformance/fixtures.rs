@@ -1,8 +1,8 @@
 //! Accounts, messages and claims for the bodies, and short readers of what the store holds.
 
 use textbird_store::{
-    AcceptBatch, AcceptOutcome, Claim, DispatchItem, IdempotencyRecord, MessageFilter, NewAccount, NewMessage, Page,
-    StatusChange, Store,
+    AcceptBatch, AcceptOutcome, Claim, DispatchItem, IdempotencyRecord, Lane, MessageFilter, NewAccount, NewMessage,
+    Page, StatusChange, Store,
 };
 use textbird_types::{Status, new_id};
 
@@ -93,6 +93,8 @@ pub fn batch(account_id: &str, mut messages: Vec<NewMessage>) -> AcceptBatch {
         debit: messages.iter().map(|m| m.price).sum(),
         messages,
         idempotency: None,
+        lane: Lane::Transactional,
+        progress: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! bodies move the clock by passing `now` and `lease_until` instead of sleeping.
 
 mod accounts;
+mod broadcasts;
 mod fixtures;
 mod inbound;
 mod people;
@@ -100,4 +101,8 @@ conformance! {
     security::login_failures_are_counted_per_subject_within_the_window,
     security::a_batch_exists_for_its_own_account_only,
     security::account_wide_opt_outs_fill_every_page,
+    broadcasts::a_chunk_commits_its_progress_with_its_messages_only,
+    broadcasts::status_changes_only_from_the_states_named_and_leases_exclude_each_other,
+    broadcasts::a_held_batch_is_not_promoted_until_let_go,
+    broadcasts::the_transactional_lane_is_claimed_before_the_bulk_lane,
 }

@@ -9,7 +9,7 @@ use textbird_types::{Status, now_millis};
 
 use super::{Fanout, ROWS_PER_STATEMENT, message_payload};
 use crate::StoreError;
-use crate::model::{AcceptBatch, AcceptOutcome, DispatchItem, NewMessage};
+use crate::model::{AcceptBatch, AcceptOutcome, DispatchItem, Lane, NewMessage};
 use crate::webhook_cache::WebhookCache;
 
 pub(super) async fn accept_many(
@@ -70,13 +70,22 @@ pub(super) async fn accept_many(
         });
         qb.build().execute(&mut *c).await?;
     }
-    let messages: Vec<_> = stored.iter().flat_map(|b| &b.messages).collect();
+    for b in &stored {
+        if let Some(progress) = &b.progress {
+            super::super::broadcasts::advance(c, &b.account_id, progress, now).await?;
+        }
+    }
+    let messages: Vec<_> = stored.iter().flat_map(|b| b.messages.iter().map(move |m| (m, b.lane))).collect();
     // Messages due now are leased to this node's dispatcher while it has room, and handed to
-    // it after the commit (see `handoff.rs`); the others wait in the queue for its claim.
+    // it after the commit (see `handoff.rs`); the others wait in the queue for its claim. Bulk
+    // messages always wait for the claim, which takes the lanes in order.
     let leases: Vec<Option<(String, i64)>> = messages
         .iter()
-        .map(|m| {
-            let due_now = m.status == Status::Queued && m.trigger_id.is_none() && due_at(m) <= now;
+        .map(|(m, lane)| {
+            let due_now = *lane != Lane::Bulk
+                && m.status == Status::Queued
+                && m.trigger_id.is_none()
+                && due_at(m) <= now;
             fan.handed.as_mut().filter(|_| due_now)?.lease(now, |until| dispatch_item(m, until))
         })
         .collect();
@@ -85,9 +94,9 @@ pub(super) async fn accept_many(
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO messages (id, account_id, batch_id, to_number, sender, body, encoding, parts, price, status, \
              client_ref, callback_url, send_at, valid_until, next_attempt_at, created_at, updated_at, trigger_id, \
-             trigger_delay_ms, smpp_state, smpp_ref, lease_owner, lease_until, attempts) ",
+             trigger_delay_ms, smpp_state, smpp_ref, lease_owner, lease_until, attempts, lane) ",
         );
-        qb.push_values(chunk, |mut q, (m, lease)| {
+        qb.push_values(chunk, |mut q, ((m, lane), lease)| {
             let lease = lease.as_ref();
             q.push_bind(&m.id)
                 .push_bind(&m.account_id)
@@ -113,11 +122,12 @@ pub(super) async fn accept_many(
                 .push_bind(&m.smpp_ref)
                 .push_bind(lease.map(|(owner, _)| owner.as_str()))
                 .push_bind(lease.map(|(_, until)| *until))
-                .push_bind(i32::from(lease.is_some()));
+                .push_bind(i32::from(lease.is_some()))
+                .push_bind(*lane as i32);
         });
         qb.build().execute(&mut *c).await?;
     }
-    for (m, lease) in rows {
+    for ((m, _), lease) in rows {
         let event_type = m.status.event_type();
         fan.events.push((m.id.clone(), m.status.as_str(), None, m.created_at));
         *fan.transitions.entry(m.status.as_str()).or_default() += 1;

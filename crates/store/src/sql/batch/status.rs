@@ -273,7 +273,7 @@ pub(super) async fn claim_due(
         "UPDATE messages SET lease_owner = $1, lease_until = $2, next_attempt_at = $3, attempts = attempts + 1, \
          possible_duplicate = CASE WHEN lease_owner IS NOT NULL THEN TRUE ELSE possible_duplicate END \
          WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $4 \
-         ORDER BY next_attempt_at LIMIT ($5 + 0){SKIP_LOCKED}) \
+         ORDER BY lane, next_attempt_at LIMIT ($5 + 0){SKIP_LOCKED}) \
          RETURNING id, account_id, to_number, sender, body, encoding, parts, valid_until, attempts, possible_duplicate, \
          coalesce(send_at, created_at)"
     );
