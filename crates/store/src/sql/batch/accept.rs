@@ -82,10 +82,8 @@ pub(super) async fn accept_many(
     let leases: Vec<Option<(String, i64)>> = messages
         .iter()
         .map(|(m, lane)| {
-            let due_now = *lane != Lane::Bulk
-                && m.status == Status::Queued
-                && m.trigger_id.is_none()
-                && due_at(m) <= now;
+            let due_now =
+                *lane != Lane::Bulk && m.status == Status::Queued && m.trigger_id.is_none() && due_at(m) <= now;
             fan.handed.as_mut().filter(|_| due_now)?.lease(now, |until| dispatch_item(m, until))
         })
         .collect();
