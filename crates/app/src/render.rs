@@ -101,6 +101,7 @@ fn render_one(content: &Content, r: &Recipient, index: usize, minter: &mut impl 
                     out.push_str(&minter.mint(ShortLinkKind::Url, None, url, index));
                 }
             }
+            Part::Url(url) => out.push_str(&minter.mint(ShortLinkKind::Url, None, url, index)),
             Part::Unsubscribe => out.push_str(&minter.mint(ShortLinkKind::Unsubscribe, None, "", index)),
             Part::RandomSymbol => out.push(template::SYMBOLS[rng.random_range(0..template::SYMBOLS.len())]),
         }

@@ -24,6 +24,9 @@ pub enum Part {
     LinkList(String),
     /// The recipient's `url`, shortened.
     ShortenUrl,
+    /// `{{shorten_url:URL}}`: the URL written here, shortened per recipient (a broadcast's
+    /// literal URLs are written so, see `wrap_literal_urls`).
+    Url(String),
     /// A short link that opts the recipient out when opened.
     Unsubscribe,
     /// One character from `SYMBOLS`.
@@ -45,6 +48,8 @@ pub enum TemplateError {
     UnknownKind { token: String },
     #[error("`{token}` needs an id of 1 to {MAX_ID} letters, digits or dashes")]
     BadId { token: String },
+    #[error("`{token}` needs an absolute http or https URL")]
+    BadUrl { token: String },
 }
 
 /// Parses `text` into parts; adjacent text stays one part.
@@ -82,6 +87,13 @@ fn snippet(s: &str) -> String {
 }
 
 fn token_part(inner: &str, token: &str) -> Result<Part, TemplateError> {
+    if let Some(url) = inner.strip_prefix("shorten_url:") {
+        let url = url.trim();
+        return match crate::content::check_redirect_url(url) {
+            Ok(()) => Ok(Part::Url(url.to_owned())),
+            Err(_) => Err(TemplateError::BadUrl { token: token.to_owned() }),
+        };
+    }
     if let Some((kind, id)) = inner.split_once(':') {
         let (kind, id) = (kind.trim(), id.trim());
         let valid_id =
@@ -147,6 +159,65 @@ pub fn references(parts: &[Part]) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
     (spinners, links, lists)
 }
 
+/// `text` with every URL written in its plain text (`http://` or `https://` up to the next
+/// space, less trailing punctuation) turned into a `{{shorten_url:URL}}` token, so each
+/// recipient's message carries its own tracked short link; `None` when it has no such URL.
+/// Tokens are left as they are.
+pub fn wrap_literal_urls(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut wrapped = false;
+    let mut rest = text;
+    loop {
+        let (plain, token, after) = match rest.find("{{") {
+            Some(open) => match rest[open..].find("}}") {
+                Some(close) => (&rest[..open], &rest[open..open + close + 2], &rest[open + close + 2..]),
+                None => (rest, "", ""),
+            },
+            None => (rest, "", ""),
+        };
+        wrapped |= wrap_plain(plain, &mut out);
+        out.push_str(token);
+        if after.is_empty() && token.is_empty() {
+            break;
+        }
+        rest = after;
+    }
+    wrapped.then_some(out)
+}
+
+/// Appends `plain` to `out` with its URLs wrapped; whether it had any.
+fn wrap_plain(plain: &str, out: &mut String) -> bool {
+    let mut wrapped = false;
+    let mut rest = plain;
+    while let Some(start) = find_scheme(rest) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '\'', '"']);
+        if url.contains('}') || crate::content::check_redirect_url(url).is_err() {
+            out.push_str(url);
+        } else {
+            out.push_str("{{shorten_url:");
+            out.push_str(url);
+            out.push_str("}}");
+            wrapped = true;
+        }
+        rest = &tail[url.len()..];
+        if url.is_empty() {
+            out.push_str(&rest[..1]);
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    wrapped
+}
+
+/// Where the first `http://` or `https://` (any case) starts.
+fn find_scheme(s: &str) -> Option<usize> {
+    let lower = s.to_ascii_lowercase();
+    [lower.find("http://"), lower.find("https://")].into_iter().flatten().min()
+}
+
 /// Whether `text` uses the template language at all.
 pub fn has_tokens(text: &str) -> bool {
     text.contains("{{")
@@ -155,6 +226,22 @@ pub fn has_tokens(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_urls_are_wrapped_outside_tokens_less_their_trailing_punctuation() {
+        assert_eq!(
+            wrap_literal_urls("Sale at https://shop.example/s?a=1. Hi {{first_name}}, see HTTP://x.example/a)")
+                .as_deref(),
+            Some(
+                "Sale at {{shorten_url:https://shop.example/s?a=1}}. Hi {{first_name}}, see {{shorten_url:HTTP://x.example/a}})"
+            )
+        );
+        assert_eq!(wrap_literal_urls("No link here, {{link:abc}} or http:// alone"), None);
+        assert_eq!(wrap_literal_urls("{{shorten_url:https://a.example/}}"), None, "a token stays a token");
+        let parts = parse("Go {{shorten_url:https://a.example/x}} now").unwrap();
+        assert_eq!(parts[1], Part::Url("https://a.example/x".into()));
+        assert!(matches!(parse("{{shorten_url:ftp://a}}"), Err(TemplateError::BadUrl { .. })));
+    }
 
     fn text(s: &str) -> Part {
         Part::Text(s.into())

@@ -141,9 +141,15 @@ impl Store {
         delegate!(self, s => s.batch_status_counts(account_id, batch_id).await)
     }
     /// Holds a batch's scheduled messages (they stop becoming due), or lets them go again at
-    /// their send time. Returns how many were changed.
-    pub async fn hold_batch(&self, account_id: &str, batch_id: &str, hold: bool) -> Result<u64, StoreError> {
-        delegate!(self, s => s.hold_batch(account_id, batch_id, hold).await)
+    /// their send time moved on by `shift_ms`. Returns how many were changed.
+    pub async fn hold_batch(
+        &self,
+        account_id: &str,
+        batch_id: &str,
+        hold: bool,
+        shift_ms: i64,
+    ) -> Result<u64, StoreError> {
+        delegate!(self, s => s.hold_batch(account_id, batch_id, hold, shift_ms).await)
     }
     /// Up to `limit` ids of a batch's messages still scheduled.
     pub async fn scheduled_of_batch(

@@ -4,6 +4,8 @@
 //! was not sent, kill -9 in the middle of an expansion, the bulk lane yielding to a single
 //! send, tenant isolation of every id and the bad inputs.
 
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
 use textbird_test_support::{Server, WebhookSink, assert_problem, eventually, problem_fields, rfc3339_from_now};
 
@@ -679,4 +681,91 @@ async fn campaigns_group_broadcasts_and_guard_their_dates() {
     }
     let r = server.request("POST", &other.api_key, "/v1/broadcasts", Some(&body(Some(later_id))), &[]).await;
     assert_problem(&r, 404);
+}
+
+/// Every URL written in a broadcast's body becomes a tracked short link per recipient (each
+/// recipient's own, leading to the URL), unless `shorten_links` is false.
+#[tokio::test]
+async fn urls_written_in_the_body_become_a_tracked_short_link_per_recipient() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let key = &acme.api_key;
+    let body = "Sale: https://shop.example.com/sale?c=spring. Hurry!";
+    let request = |shorten: Option<bool>| {
+        let mut b = json!({"audience": {"numbers": [number(1), number(2), number(3)]}, "body": body, "from": "Acme",
+                           "send_at": rfc3339_from_now(3_600_000)});
+        if let Some(s) = shorten {
+            b["shorten_links"] = json!(s);
+        }
+        b
+    };
+    let (status, estimate) = server.post(key, "/v1/broadcasts/estimate", &request(None)).await;
+    assert_eq!(status, 200, "{estimate}");
+    let sample = estimate["sample"]["body"].as_str().unwrap();
+    assert!(sample.starts_with("Sale: http") && sample.contains("/l/") && sample.ends_with(". Hurry!"), "{sample}");
+    let (status, created) = server.post(key, "/v1/broadcasts", &request(None)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    wait_broadcast(&server, key, id, 10, "expanded", |b| b["status"] == "scheduled").await;
+    let bodies: Vec<String> = server
+        .all_messages(key, &format!("&broadcast_id={id}"))
+        .await
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies.len(), 3);
+    let codes: HashSet<&str> = bodies.iter().map(|b| &b[b.find("/l/").expect(b) + 3..][..10]).collect();
+    assert_eq!(codes.len(), 3, "one short link per recipient: {bodies:?}");
+    for b in &bodies {
+        assert!(!b.contains("shop.example.com") && b.ends_with(". Hurry!"), "{b}");
+    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let code = codes.iter().next().unwrap();
+    let res = client.get(server.url(&format!("/l/{code}"))).header("user-agent", PHONE_UA).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    assert_eq!(res.headers()["location"], "https://shop.example.com/sale?c=spring");
+    let (_, b) = server.get(key, &format!("/v1/broadcasts/{id}")).await;
+    assert_eq!(n(&b["counters"]["unique_clicks"]), 1, "{b}");
+
+    let (status, plain) = server.post(key, "/v1/broadcasts", &request(Some(false))).await;
+    assert_eq!(status, 201, "{plain}");
+    let plain_id = plain["id"].as_str().unwrap();
+    wait_broadcast(&server, key, plain_id, 10, "expanded", |b| b["status"] == "scheduled").await;
+    for m in server.all_messages(key, &format!("&broadcast_id={plain_id}")).await {
+        assert_eq!(m["body"], body, "shorten_links: false keeps the text as written");
+    }
+}
+
+/// `max_per_second` spreads a broadcast's messages over time: the k-th is due k / rate
+/// seconds after the start.
+#[tokio::test]
+async fn max_per_second_paces_the_broadcast() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let key = &acme.api_key;
+    let start = std::time::Instant::now();
+    let (status, created) = server
+        .post(
+            key,
+            "/v1/broadcasts",
+            &json!({"audience": {"numbers": (0..12).map(number).collect::<Vec<_>>()}, "body": "Paced",
+                    "from": "Acme", "max_per_second": 4}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let b = wait_broadcast(&server, key, id, 20, "all sent", |b| {
+        n(&b["counters"]["submitted"]) + n(&b["counters"]["delivered"]) == 12
+    })
+    .await;
+    let took = start.elapsed();
+    assert!(took.as_millis() >= 2500, "12 messages at 4/s take about 3 s, not {took:?}: {b}");
+    let mut due: Vec<String> = server
+        .all_messages(key, &format!("&broadcast_id={id}"))
+        .await
+        .iter()
+        .filter_map(|m| m["send_at"].as_str().map(str::to_owned))
+        .collect();
+    due.sort();
+    assert!(due.len() >= 10, "the paced messages carry their send times: {due:?}");
 }

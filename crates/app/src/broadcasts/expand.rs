@@ -113,11 +113,12 @@ impl App {
         };
         let mut planned = b.send_at;
         if let Some(seg) = &segment {
+            let shorten = checked.req.shorten_links != Some(false);
             if let Some(body) = &seg.body {
-                checked.texts = vec![(body.clone(), crate::template::has_tokens(body))];
+                checked.texts = vec![super::text_of(body.clone(), crate::template::has_tokens(body), shorten)];
             } else if let Some(id) = &seg.template_id {
                 let t = self.store().find_template(&b.account_id, id).await?.ok_or(AppError::NotFound("template"))?;
-                checked.texts = vec![(t.body, true)];
+                checked.texts = vec![super::text_of(t.body, true, shorten)];
             }
             if seg.send_at.is_some() {
                 planned = seg.send_at;
@@ -243,6 +244,20 @@ impl App {
                 row.valid_until = at.max(now) + validity;
             }
         }
+        // `max_per_second`: the k-th message of the broadcast is due no sooner than k / rate
+        // seconds after its start, so the broadcast drains at that pace whatever the
+        // connector could take (times stored with the messages: a restart keeps the pace).
+        if let Some(rate) = checked.req.max_per_second.filter(|r| *r > 0)
+            && trigger.is_none()
+        {
+            let start = planned.unwrap_or(b.created_at);
+            for (k, row) in rows.iter_mut().enumerate() {
+                let paced = start + (b.expanded + k as i64) * 1000 / i64::from(rate);
+                let at = row.send_at.unwrap_or(now).max(paced);
+                row.valid_until += (at - row.send_at.unwrap_or(now).max(now)).max(0);
+                row.send_at = (at > now).then_some(at);
+            }
+        }
         progress.expanded = rows.len() as i64;
         progress.price = total;
         let completes = segment.as_ref().is_some_and(|s| s.expanded + progress.expanded >= s.size || progress.done);
@@ -270,7 +285,7 @@ impl App {
             match now.status.as_str() {
                 "canceled" => self.cancel_rest(&b.account_id, &b.id).await?,
                 "paused" => {
-                    self.store().hold_batch(&b.account_id, &b.id, true).await?;
+                    self.store().hold_batch(&b.account_id, &b.id, true, 0).await?;
                 }
                 _ => {}
             }
@@ -372,7 +387,7 @@ impl App {
             .set_broadcast_status(&b.account_id, &b.id, &["expanding", "running"], "paused", Some(reason), now)
             .await?
         {
-            self.store().hold_batch(&b.account_id, &b.id, true).await?;
+            self.store().hold_batch(&b.account_id, &b.id, true, 0).await?;
             self.broadcast_event(b, "broadcast.paused", Some(reason)).await;
         }
         Ok(())
@@ -388,7 +403,7 @@ impl App {
         }
         let to = if b.position == Walk::DONE { "running" } else { "expanding" };
         if self.store().set_broadcast_status(&b.account_id, &b.id, &["paused"], to, None, now_millis()).await? {
-            self.store().hold_batch(&b.account_id, &b.id, false).await?;
+            self.release_held(&b).await?;
         }
         Ok(())
     }

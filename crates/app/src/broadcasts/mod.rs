@@ -297,10 +297,20 @@ impl App {
                 b.status
             )));
         }
-        self.store().hold_batch(&p.account_id, &b.id, true).await?;
+        self.store().hold_batch(&p.account_id, &b.id, true, 0).await?;
         let v = self.broadcast(p, id).await?;
         self.broadcast_event(&v.broadcast, "broadcast.paused", Some("manual")).await;
         Ok(v)
+    }
+
+    /// Lets the held messages of a paused broadcast become due again: at their send times, or
+    /// for a paced broadcast (`max_per_second`) moved on by the time it was paused, so it
+    /// keeps its pace instead of sending the backlog at once.
+    async fn release_held(&self, b: &Broadcast) -> Result<(), AppError> {
+        let paced = serde_json::from_str::<BroadcastRequest>(&b.spec).ok().and_then(|r| r.max_per_second).is_some();
+        let shift = if paced { (now_millis() - b.updated_at).max(0) } else { 0 };
+        self.store().hold_batch(&b.account_id, &b.id, false, shift).await?;
+        Ok(())
     }
 
     /// Lets a paused broadcast go on where it stopped.
@@ -313,7 +323,7 @@ impl App {
                 b.status
             )));
         }
-        self.store().hold_batch(&p.account_id, &b.id, false).await?;
+        self.release_held(&b).await?;
         self.broadcast_event(&b, "broadcast.resumed", None).await;
         self.broadcast(p, id).await
     }
@@ -408,7 +418,7 @@ impl App {
             return Err(AppError::Conflict("another segment was added meanwhile".into()));
         }
         self.store().set_broadcast_status(&p.account_id, &b.id, &["paused"], "expanding", None, now).await?;
-        self.store().hold_batch(&p.account_id, &b.id, false).await?;
+        self.release_held(&b).await?;
         self.broadcast(p, id).await
     }
 
@@ -607,6 +617,7 @@ impl App {
             req.campaign_id.clone().unwrap_or_default()
         };
         // Texts: `body`, `template_id` or `template_ids`, one of them.
+        let shorten = req.shorten_links != Some(false);
         let given = [req.body.is_some(), req.template_id.is_some(), !req.template_ids.is_empty()];
         let mut texts = Vec::new();
         match given.iter().filter(|g| **g).count() {
@@ -627,12 +638,12 @@ impl App {
             {
                 problems.push(FieldError::new("body", problem));
             }
-            texts.push((body.clone(), crate::template::has_tokens(body)));
+            texts.push(text_of(body.clone(), crate::template::has_tokens(body), shorten));
         }
         let template_ids: Vec<String> = req.template_id.iter().chain(&req.template_ids).cloned().collect();
         for id in &template_ids {
             let t = self.store().find_template(&p.account_id, id).await?.ok_or(AppError::NotFound("template"))?;
-            texts.push((t.body, true));
+            texts.push(text_of(t.body, true, shorten));
         }
         // Senders: `from`, `sender_ids` or `sender_list_ids`.
         let mut senders = Vec::new();
@@ -855,4 +866,13 @@ pub(crate) fn country_of(n: &Msisdn) -> String {
         .ok()
         .and_then(|p| p.country().id())
         .map_or_else(|| "ZZ".to_owned(), |id| format!("{id:?}"))
+}
+
+/// A broadcast's text as it is composed: `(text, whether to render it)`, with the URLs
+/// written in it turned into per-recipient short links unless `shorten_links` is false.
+pub(crate) fn text_of(text: String, render: bool, shorten: bool) -> (String, bool) {
+    match crate::template::wrap_literal_urls(&text).filter(|_| shorten) {
+        Some(wrapped) => (wrapped, true),
+        None => (text, render),
+    }
 }

@@ -193,12 +193,18 @@ impl super::SqlStore {
         Ok(rows.iter().map(|r| StatusCount { status: r.get(0), count: r.get(1), price: r.get::<i64, _>(2) }).collect())
     }
 
-    pub async fn hold_batch(&self, account_id: &str, batch_id: &str, hold: bool) -> Result<u64, StoreError> {
+    pub async fn hold_batch(
+        &self,
+        account_id: &str,
+        batch_id: &str,
+        hold: bool,
+        shift_ms: i64,
+    ) -> Result<u64, StoreError> {
         let sql = if hold {
             "UPDATE messages SET next_attempt_at = $1 WHERE account_id = $2 AND batch_id = $3 \
-             AND status = 'scheduled' AND trigger_id IS NULL"
+             AND status = 'scheduled' AND trigger_id IS NULL AND $4 = $4"
         } else {
-            "UPDATE messages SET next_attempt_at = coalesce(send_at, created_at) WHERE next_attempt_at = $1 \
+            "UPDATE messages SET next_attempt_at = coalesce(send_at, created_at) + $4 WHERE next_attempt_at = $1 \
              AND account_id = $2 AND batch_id = $3 AND status = 'scheduled' AND trigger_id IS NULL"
         };
         let mut tx = self.begin_write().await?;
@@ -206,6 +212,7 @@ impl super::SqlStore {
             .bind(super::content::WAITING_FOR_TRIGGER)
             .bind(account_id)
             .bind(batch_id)
+            .bind(shift_ms)
             .execute(&mut *tx)
             .await?
             .rows_affected();

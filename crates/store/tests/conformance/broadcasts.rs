@@ -113,10 +113,10 @@ pub async fn a_held_batch_is_not_promoted_until_let_go(store: &Store) {
     let batch_id = held.messages[0].batch_id.clone();
     held.lane = Lane::Bulk;
     let ids = accept(store, held).await;
-    assert_eq!(store.hold_batch(&acme, &batch_id, true).await.unwrap(), 1);
+    assert_eq!(store.hold_batch(&acme, &batch_id, true, 0).await.unwrap(), 1);
     assert!(claim_ids(store, claim("n", T0 + 100, T0 + 1000, 10)).await.is_empty(), "held");
     assert_eq!(store.scheduled_of_batch(&acme, &batch_id, 10).await.unwrap(), ids);
-    assert_eq!(store.hold_batch(&acme, &batch_id, false).await.unwrap(), 1);
+    assert_eq!(store.hold_batch(&acme, &batch_id, false, 0).await.unwrap(), 1);
     assert_eq!(claim_ids(store, claim("n", T0 + 100, T0 + 1000, 10)).await, ids, "let go at its time");
     let counts = store.batch_status_counts(&acme, &batch_id).await.unwrap();
     assert_eq!(counts.len(), 1);
