@@ -41,10 +41,18 @@ pub(crate) struct Dispatcher {
     capacity: usize,
 }
 
-/// A connector and the queue feeding its worker.
+/// A connector and the queues feeding its worker: one for bulk messages, one for the rest,
+/// which the worker always takes first, so a draining broadcast never holds up a single send.
 struct Lane {
     connector: Arc<dyn Connector>,
     queue: mpsc::Sender<Routed>,
+    bulk: mpsc::Sender<Routed>,
+}
+
+impl Lane {
+    fn queue_for(&self, item: &DispatchItem) -> &mpsc::Sender<Routed> {
+        if item.bulk { &self.bulk } else { &self.queue }
+    }
 }
 
 /// A leased message on its way to a connector, with the connectors that already said "not
@@ -135,15 +143,16 @@ impl Dispatcher {
             let depth = (c.window() * 2 + c.tps() as usize * 2).max(16);
             capacity += depth;
             let (tx, rx) = mpsc::channel(depth);
+            let (bulk_tx, bulk_rx) = mpsc::channel(depth);
             // Nodes sharing a database share each connector's messages per second.
             let budget =
                 (c.tps() > 0).then(|| SharedBudget::new(store.clone(), format!("connector:{}", c.name()), c.tps()));
-            workers.push((c.clone(), rx, budget));
-            lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx });
+            workers.push((c.clone(), Queues { first: rx, bulk: bulk_rx }, budget));
+            lanes.insert(c.name().to_owned(), Lane { connector: c, queue: tx, bulk: bulk_tx });
         }
         let table = Arc::new(Routes { router, lanes });
-        for (c, rx, budget) in workers {
-            tokio::spawn(connector_worker(c, rx, outcomes.clone(), budget, table.clone()));
+        for (c, queues, budget) in workers {
+            tokio::spawn(connector_worker(c, queues, outcomes.clone(), budget, table.clone()));
         }
         Self {
             store,
@@ -258,7 +267,7 @@ async fn route(routes: &Routes, sink: &StatusSink, inflight: &AtomicUsize, item:
     let (lane, any_route) = routes.next(&item.to, &[]);
     if let Some(lane) = lane {
         if let Err(mpsc::error::SendError(Routed { item, .. })) =
-            lane.queue.send(Routed { item, tried: Vec::new() }).await
+            lane.queue_for(&item).send(Routed { item, tried: Vec::new() }).await
         {
             let mut c = StatusChange::new(&item.id, Status::Queued, now);
             c.retry_at = Some(now + ALL_DOWN_RETRY_MS);
@@ -292,7 +301,7 @@ fn mask(number: &str) -> String {
 /// where nodes share the database, their common budget).
 async fn connector_worker(
     connector: Arc<dyn Connector>,
-    mut rx: mpsc::Receiver<Routed>,
+    mut queues: Queues,
     out: Outcomes,
     mut budget: Option<SharedBudget>,
     routes: Arc<Routes>,
@@ -301,7 +310,7 @@ async fn connector_worker(
     let tps = connector.tps();
     let bucket = Arc::new(Mutex::new((tps > 0).then(|| TokenBucket::new(tps, Instant::now()))));
     let paused_until: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    while let Some(Routed { item, tried }) = rx.recv().await {
+    while let Some(Routed { item, tried }) = queues.next().await {
         loop {
             let now = Instant::now();
             let pause = paused_until.lock().expect("poisoned").filter(|t| *t > now);
@@ -390,11 +399,33 @@ async fn connector_worker(
     }
 }
 
+/// A connector worker's two queues.
+struct Queues {
+    first: mpsc::Receiver<Routed>,
+    bulk: mpsc::Receiver<Routed>,
+}
+
+impl Queues {
+    /// The next message: any of the first queue's before the bulk queue's; `None` once both
+    /// are closed and empty.
+    async fn next(&mut self) -> Option<Routed> {
+        if let Ok(m) = self.first.try_recv() {
+            return Some(m);
+        }
+        tokio::select! {
+            biased;
+            Some(m) = self.first.recv() => Some(m),
+            Some(m) = self.bulk.recv() => Some(m),
+            else => None,
+        }
+    }
+}
+
 /// Hands a message a connector could not take now to the next route's worker, without
 /// waiting; gives it back when there is none, or its lane is full (it goes back to the queue).
 fn fail_over(table: &Routes, message: Routed) -> Option<Routed> {
     let Some(lane) = table.next(&message.item.to, &message.tried).0 else { return Some(message) };
-    match lane.queue.try_send(message) {
+    match lane.queue_for(&message.item).try_send(message) {
         Ok(()) => None,
         Err(mpsc::error::TrySendError::Full(back) | mpsc::error::TrySendError::Closed(back)) => Some(back),
     }

@@ -160,7 +160,8 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         delegate!(self, s => s.scheduled_of_batch(account_id, batch_id, limit).await)
     }
-    /// Those of `phones` that already have a message of the batch.
+    /// Those of `phones` that already have a message of the batch, or that its broadcast
+    /// left out (`BroadcastProgress::skipped_numbers`).
     pub async fn batch_numbers(&self, batch_id: &str, phones: &[&str]) -> Result<Vec<String>, StoreError> {
         delegate!(self, s => s.batch_numbers(batch_id, phones).await)
     }

@@ -206,6 +206,9 @@ pub struct BroadcastProgress {
     pub segment: Option<i32>,
     /// The last chunk: the broadcast is fully expanded.
     pub done: bool,
+    /// The numbers this chunk left out (opted out, unsubscribed, capped), remembered so a
+    /// later occurrence counts as a duplicate.
+    pub skipped_numbers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,6 +335,9 @@ pub struct DispatchItem {
     pub due_at: i64,
     /// When this claim's lease runs out and another node may take the message.
     pub lease_until: i64,
+    /// Whether it travels in the bulk lane (a broadcast's): a connector takes every waiting
+    /// message of the other lanes before it.
+    pub bulk: bool,
 }
 
 #[derive(Debug, Clone)]

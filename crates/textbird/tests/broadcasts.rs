@@ -176,7 +176,11 @@ async fn a_scheduled_broadcast_is_paused_resumed_and_canceled_with_every_message
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
-    let b = wait_broadcast(&server, key, id, 60, "expanded", |b| n(&b["counters"]["expanded"]) == 1200).await;
+    // The walk ends with a chunk that finds the audience exhausted.
+    let b = wait_broadcast(&server, key, id, 60, "expanded", |b| {
+        n(&b["counters"]["expanded"]) == 1200 && b["status"] != "expanding"
+    })
+    .await;
     assert_eq!(b["status"], "scheduled", "{b}");
     assert_eq!(n(&b["counters"]["scheduled"]), 1200);
     assert_eq!(server.balance(key).await, "4.0000", "1200 × 0.005 charged when accepted");
@@ -768,4 +772,32 @@ async fn max_per_second_paces_the_broadcast() {
         .collect();
     due.sort();
     assert!(due.len() >= 10, "the paced messages carry their send times: {due:?}");
+}
+
+/// A number left out (unsubscribed) that appears again in another source is a duplicate the
+/// second time, in the estimate and in the expansion alike, even when a chunk lies between.
+#[tokio::test]
+async fn a_left_out_number_seen_again_is_a_duplicate() {
+    let server = Server::start(BIN, "");
+    let acme = server.create_account("Acme", "10", "NL");
+    let key = &acme.api_key;
+    let first = list_with(&server, key, "First", &(0..600).map(number).collect::<Vec<_>>()).await;
+    let second = list_with(&server, key, "Second", &[number(3), number(700)]).await;
+    let (status, unsub) =
+        server.post(key, "/v1/unsubscribe-lists", &json!({"name": "Complaints", "numbers": [number(3)]})).await;
+    assert_eq!(status, 201, "{unsub}");
+    let body = json!({"audience": {"list_ids": [first, second], "numbers": [number(3)]}, "body": "Hi", "from": "Acme",
+                      "send_at": rfc3339_from_now(3_600_000)});
+    let expected = json!({"duplicate": 2, "opted_out": 0, "unsubscribed": 1, "invalid": 0});
+    let (status, estimate) = server.post(key, "/v1/broadcasts/estimate", &body).await;
+    assert_eq!(status, 200, "{estimate}");
+    assert_eq!(estimate["skipped"], expected, "{estimate}");
+    assert_eq!(n(&estimate["recipients"]), 600);
+    let (status, created) = server.post(key, "/v1/broadcasts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let b = wait_broadcast(&server, key, id, 30, "expanded", |b| b["status"] == "scheduled").await;
+    let skipped = &b["counters"]["skipped"];
+    assert_eq!((skipped["duplicate"].clone(), skipped["unsubscribed"].clone()), (json!(2), json!(1)), "{b}");
+    assert_eq!(n(&b["counters"]["expanded"]), 600, "{b}");
 }

@@ -134,7 +134,7 @@ impl App {
             segment: segment.as_ref().map(|s| s.index),
             ..BroadcastProgress::default()
         };
-        // De-duplication: within the chunk, and against the messages earlier chunks stored.
+        // De-duplication: within the chunk, and against the numbers earlier chunks stored or left out.
         let numbers: Vec<String> =
             reads.iter().filter_map(|r| r.number.as_ref().ok().map(|n| n.as_str().to_owned())).collect();
         let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
@@ -150,14 +150,8 @@ impl App {
             let data = data.unwrap_or_else(|| Recipient::phone(n.as_str()));
             valid.push(Addressed { index, to: n, data, from });
         }
-        let mut errors = Vec::new();
-        self.screen(&p, &mut valid, checked.req.unsubscribe_list_ids.as_deref(), &mut errors).await?;
-        for e in &errors {
-            match e.code {
-                "opted_out" => progress.skipped_opted_out += 1,
-                _ => progress.skipped_unsubscribed += 1,
-            }
-        }
+        // Duplicates first (as the estimate counts them); the numbers left out are remembered
+        // with the chunk, so their later occurrences are duplicates too.
         valid.retain(|a| {
             let fresh = seen.insert(a.to.as_str().to_owned());
             if !fresh {
@@ -165,7 +159,17 @@ impl App {
             }
             fresh
         });
-        progress.skipped_frequency_cap = self.apply_cap(&p, checked.req.frequency_cap.as_ref(), &mut valid).await?;
+        let mut errors = Vec::new();
+        self.screen(&p, &mut valid, checked.req.unsubscribe_list_ids.as_deref(), &mut errors).await?;
+        for e in errors {
+            match e.code {
+                "opted_out" => progress.skipped_opted_out += 1,
+                _ => progress.skipped_unsubscribed += 1,
+            }
+            progress.skipped_numbers.push(e.to);
+        }
+        progress.skipped_frequency_cap =
+            self.apply_cap(&p, checked.req.frequency_cap.as_ref(), &mut valid, &mut progress.skipped_numbers).await?;
         // Each recipient's own time: a wall-clock send time and quiet hours are read in it.
         let quiet = checked.req.quiet_hours.as_ref().and_then(|q| {
             Some(Quiet { start: super::request::parse_hhmm(&q.start)?, end: super::request::parse_hhmm(&q.end)? })

@@ -763,6 +763,15 @@ impl App {
                 let data = data.unwrap_or_else(|| Recipient::phone(n.as_str()));
                 valid.push(crate::send::Addressed { index: i, to: n, data, from });
             }
+            // Duplicates first: a number is counted once, by the reason its first occurrence
+            // was left out, or as a message.
+            valid.retain(|a| {
+                let fresh = seen.insert(a.to.digits().parse::<u64>().unwrap_or(0));
+                if !fresh {
+                    skipped.duplicate += 1;
+                }
+                fresh
+            });
             let mut errors = Vec::new();
             self.screen(p, &mut valid, unsubscribe, &mut errors).await?;
             for e in &errors {
@@ -771,14 +780,8 @@ impl App {
                     _ => skipped.unsubscribed += 1,
                 }
             }
-            valid.retain(|a| {
-                let fresh = seen.insert(a.to.digits().parse::<u64>().unwrap_or(0));
-                if !fresh {
-                    skipped.duplicate += 1;
-                }
-                fresh
-            });
-            skipped.frequency_cap += self.apply_cap(p, c.req.frequency_cap.as_ref(), &mut valid).await?;
+            skipped.frequency_cap +=
+                self.apply_cap(p, c.req.frequency_cap.as_ref(), &mut valid, &mut Vec::new()).await?;
             for a in valid {
                 let t = (recipients as usize) % c.texts.len();
                 if sample.is_none() {
@@ -838,6 +841,7 @@ impl App {
         p: &Principal,
         cap: Option<&FrequencyCap>,
         valid: &mut Vec<crate::send::Addressed>,
+        capped: &mut Vec<String>,
     ) -> Result<i64, AppError> {
         let Some(cap) = cap else {
             return Ok(0);
@@ -847,7 +851,13 @@ impl App {
         let counts: std::collections::HashMap<String, i64> =
             self.store().broadcast_message_counts(&p.account_id, &phones, since).await?.into_iter().collect();
         let before = valid.len();
-        valid.retain(|a| counts.get(a.to.as_str()).is_none_or(|n| *n < i64::from(cap.max)));
+        valid.retain(|a| {
+            let keep = counts.get(a.to.as_str()).is_none_or(|n| *n < i64::from(cap.max));
+            if !keep {
+                capped.push(a.to.as_str().to_owned());
+            }
+            keep
+        });
         Ok((before - valid.len()) as i64)
     }
 }

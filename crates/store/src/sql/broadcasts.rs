@@ -65,6 +65,14 @@ pub(super) async fn advance(c: &mut Conn, account_id: &str, p: &BroadcastProgres
     .bind(p.deferred)
     .execute(&mut *c)
     .await?;
+    for chunk in p.skipped_numbers.chunks(250) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("INSERT INTO broadcast_skips (broadcast_id, phone) ");
+        qb.push_values(chunk, |mut q, phone| {
+            q.push_bind(&p.broadcast_id).push_bind(phone);
+        });
+        qb.push(" ON CONFLICT DO NOTHING");
+        qb.build().execute(&mut *c).await?;
+    }
     if let Some(idx) = p.segment {
         sqlx::query(
             "UPDATE broadcast_segments SET expanded = expanded + $1, \
@@ -243,6 +251,12 @@ impl super::SqlStore {
         }
         let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT to_number FROM messages WHERE batch_id = ");
         qb.push_bind(batch_id).push(" AND to_number IN (");
+        let mut list = qb.separated(", ");
+        for p in phones {
+            list.push_bind(*p);
+        }
+        qb.push(") UNION ALL SELECT phone FROM broadcast_skips WHERE broadcast_id = ");
+        qb.push_bind(batch_id).push(" AND phone IN (");
         let mut list = qb.separated(", ");
         for p in phones {
             list.push_bind(*p);

@@ -167,6 +167,8 @@ fn dispatch_item(m: &NewMessage, lease_until: i64) -> DispatchItem {
         possible_duplicate: false,
         due_at: m.send_at.unwrap_or(m.created_at),
         lease_until,
+        // Bulk messages are never handed over at accept.
+        bulk: false,
     }
 }
 

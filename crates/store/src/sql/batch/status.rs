@@ -275,7 +275,7 @@ pub(super) async fn claim_due(
          WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $4 \
          ORDER BY lane, next_attempt_at LIMIT ($5 + 0){SKIP_LOCKED}) \
          RETURNING id, account_id, to_number, sender, body, encoding, parts, valid_until, attempts, possible_duplicate, \
-         coalesce(send_at, created_at)"
+         coalesce(send_at, created_at), lane"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&claim.owner)
@@ -300,6 +300,7 @@ pub(super) async fn claim_due(
             possible_duplicate: r.get(9),
             due_at: r.get(10),
             lease_until: claim.lease_until,
+            bulk: r.get::<i32, _>(11) == crate::model::Lane::Bulk as i32,
         })
         .collect())
 }
