@@ -259,7 +259,7 @@ impl App {
         }
         if let Some(ids) = &req.unsubscribe_list_ids {
             for (i, id) in ids.iter().enumerate() {
-                if self.store().find_list(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
+                if self.store().list_enabled(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
                     return Err(AppError::field(&format!("unsubscribe_list_ids[{i}]"), "no such unsubscribe list"));
                 }
             }

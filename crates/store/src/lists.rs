@@ -61,6 +61,11 @@ impl Store {
     pub async fn find_list(&self, account_id: &str, kind: ListKind, id: &str) -> Result<Option<List>, StoreError> {
         delegate!(self, s => s.find_list(account_id, kind, id).await)
     }
+    /// Whether the account's list is enabled; `None` when it has no such list. Unlike
+    /// `find_list`, does not count the members (a broadcast asks for every chunk).
+    pub async fn list_enabled(&self, account_id: &str, kind: ListKind, id: &str) -> Result<Option<bool>, StoreError> {
+        delegate!(self, s => s.list_enabled(account_id, kind, id).await)
+    }
     pub async fn list_lists(
         &self,
         account_id: &str,

@@ -89,13 +89,12 @@ impl App {
                 }
                 s if s <= lists => {
                     let id = &a.list_ids[s - 1];
-                    let list = self.store().find_list(&p.account_id, ListKind::Recipients, id).await?;
-                    let Some(list) = list else {
+                    if self.store().list_enabled(&p.account_id, ListKind::Recipients, id).await?.is_none() {
                         walk.next_source();
                         continue;
-                    };
+                    }
                     let after = (!walk.after.is_empty()).then(|| walk.after.clone());
-                    let members = self.store().list_members(&list.id, &Page { after, limit: size }).await?;
+                    let members = self.store().list_members(id, &Page { after, limit: size }).await?;
                     if members.len() < size as usize {
                         walk.next_source();
                     } else if let Some(m) = members.last() {

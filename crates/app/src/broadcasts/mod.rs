@@ -688,12 +688,12 @@ impl App {
         }
         // Every id of the audience is the caller's.
         for id in &req.audience.list_ids {
-            let list = self
+            let enabled = self
                 .store()
-                .find_list(&p.account_id, ListKind::Recipients, id)
+                .list_enabled(&p.account_id, ListKind::Recipients, id)
                 .await?
                 .ok_or(AppError::NotFound("list"))?;
-            if !list.enabled {
+            if !enabled {
                 problems.push(FieldError::new("audience.list_ids", "this list is disabled"));
             }
         }
@@ -723,7 +723,7 @@ impl App {
         }
         if let Some(ids) = &req.unsubscribe_list_ids {
             for id in ids {
-                if self.store().find_list(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
+                if self.store().list_enabled(&p.account_id, ListKind::Unsubscribe, id).await?.is_none() {
                     return Err(AppError::NotFound("unsubscribe list"));
                 }
             }

@@ -69,6 +69,16 @@ impl super::SqlStore {
         Ok(row.as_ref().map(list))
     }
 
+    pub async fn list_enabled(&self, account_id: &str, kind: ListKind, id: &str) -> Result<Option<bool>, StoreError> {
+        let row = sqlx::query("SELECT enabled FROM lists WHERE id = $1 AND account_id = $2 AND kind = $3")
+            .bind(id)
+            .bind(account_id)
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     pub async fn list_lists(
         &self,
         account_id: &str,
