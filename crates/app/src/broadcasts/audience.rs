@@ -98,7 +98,7 @@ impl App {
                     if members.len() < size as usize {
                         walk.next_source();
                     } else if let Some(m) = members.last() {
-                        walk.after = m.phone.clone();
+                        walk.after.clone_from(&m.phone);
                     }
                     members
                         .into_iter()
@@ -119,7 +119,7 @@ impl App {
                     if contacts.len() < size as usize {
                         walk.next_source();
                     } else if let Some(c) = contacts.last() {
-                        walk.after = c.id.clone();
+                        walk.after.clone_from(&c.id);
                     }
                     contacts.into_iter().map(contact_read).collect()
                 }

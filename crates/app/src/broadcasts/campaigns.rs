@@ -47,13 +47,10 @@ fn check_name(name: &str, problems: &mut Vec<FieldError>) -> String {
     name.to_owned()
 }
 
-fn dates(
-    start: Option<&str>,
-    end: Option<&str>,
-    problems: &mut Vec<FieldError>,
-) -> (Option<Option<i64>>, Option<Option<i64>>) {
+fn dates(start: Option<&str>, end: Option<&str>, problems: &mut Vec<FieldError>) -> (Option<i64>, Option<i64>) {
+    // A date given but not valid is a problem recorded (and the change is refused).
     let mut one = |field: &str, v: Option<&str>, is_end: bool| {
-        v.map(|s| {
+        v.and_then(|s| {
             let t = parse_date(s, is_end);
             if t.is_none() {
                 problems.push(FieldError::new(field, "must be an RFC 3339 time or a date (YYYY-MM-DD)"));
@@ -69,7 +66,6 @@ impl App {
         let mut problems = Vec::new();
         let name = check_name(&input.name, &mut problems);
         let (start, end) = dates(input.start_date.as_deref(), input.end_date.as_deref(), &mut problems);
-        let (start, end) = (start.flatten(), end.flatten());
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
@@ -120,11 +116,11 @@ impl App {
             c.name = check_name(name, &mut problems);
         }
         let (start, end) = dates(change.start_date.as_deref(), change.end_date.as_deref(), &mut problems);
-        if let Some(s) = start {
-            c.start_date = s;
+        if start.is_some() {
+            c.start_date = start;
         }
-        if let Some(e) = end {
-            c.end_date = e;
+        if end.is_some() {
+            c.end_date = end;
         }
         if let (Some(s), Some(e)) = (c.start_date, c.end_date)
             && e < s

@@ -44,13 +44,13 @@ impl App {
                     Duration::from_secs(1)
                 }
             };
-            if !wait.is_zero() {
+            if wait.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => {}
                 }
-            } else {
-                tokio::task::yield_now().await;
             }
         }
     }
@@ -174,12 +174,12 @@ impl App {
         let quiet = checked.req.quiet_hours.as_ref().and_then(|q| {
             Some(Quiet { start: super::request::parse_hhmm(&q.start)?, end: super::request::parse_hhmm(&q.end)? })
         });
-        let wall = if checked.req.local_time == Some(true) {
+        let wall_clock = if checked.req.local_time == Some(true) {
             checked.req.send_at.as_deref().and_then(local_time::wall_clock)
         } else {
             None
         };
-        let zones: HashMap<String, Vec<jiff::tz::TimeZone>> = if quiet.is_some() || wall.is_some() {
+        let zones: HashMap<String, Vec<jiff::tz::TimeZone>> = if quiet.is_some() || wall_clock.is_some() {
             valid
                 .iter()
                 .map(|a| (a.to.as_str().to_owned(), local_time::zones_of(&a.to, &a.data, &p.timezone)))
@@ -234,7 +234,7 @@ impl App {
             for row in &mut rows {
                 let Some(z) = zones.get(&row.to) else { continue };
                 let mut at = row.send_at.unwrap_or(now);
-                if let Some(local) = wall.and_then(|w| local_time::local_instant(w, z)) {
+                if let Some(local) = wall_clock.and_then(|w| local_time::local_instant(w, z)) {
                     at = local.max(now);
                 }
                 if let Some(q) = quiet {
@@ -407,7 +407,7 @@ impl App {
         }
         let to = if b.position == Walk::DONE { "running" } else { "expanding" };
         if self.store().set_broadcast_status(&b.account_id, &b.id, &["paused"], to, None, now_millis()).await? {
-            self.release_held(&b).await?;
+            self.release_held(b).await?;
         }
         Ok(())
     }

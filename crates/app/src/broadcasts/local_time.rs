@@ -129,7 +129,7 @@ pub(crate) fn defer(at: i64, zones: &[TimeZone], quiet: Quiet) -> i64 {
                 continue;
             }
             let end = local.date().at((quiet.end / 60) as i8, (quiet.end % 60) as i8, 0, 0);
-            let mut next = end.to_zoned(zone.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(at);
+            let mut next = end.to_zoned(zone.clone()).map_or(at, |z| z.timestamp().as_millisecond());
             if next <= at {
                 next = end
                     .date()

@@ -491,7 +491,7 @@ impl App {
             && let Some(trigger) = serde_json::from_str::<BroadcastRequest>(&b.spec).ok().and_then(|r| r.trigger_id)
             && self.store().find_trigger(&b.account_id, &trigger).await?.is_some_and(|t| t.fired_at.is_none())
         {
-            status = "waiting_for_trigger".to_owned();
+            "waiting_for_trigger".clone_into(&mut status);
         }
         let mut segments = Vec::new();
         let stored = self.store().segments(&b.id).await?;
@@ -679,7 +679,7 @@ impl App {
             match self.store().list_numbers(&p.account_id).await?.into_iter().next() {
                 Some(n) => senders.extend(Sender::parse(&n.number).ok()),
                 None => {
-                    problems.push(FieldError::new("from", "is required (the account owns no number to default to)"))
+                    problems.push(FieldError::new("from", "is required (the account owns no number to default to)"));
                 }
             }
         }
@@ -789,18 +789,17 @@ impl App {
                     let body = if *render { self.render_preview(p, text, &a.data).await?.body } else { text.clone() };
                     sample = Some((a.to.as_str().to_owned(), body));
                 }
-                let n_parts = match text_parts[t] {
-                    Some(n) => n,
-                    None => {
-                        let (text, render) = &c.texts[t];
-                        let n = if *render {
-                            i64::from(self.render_preview(p, text, &a.data).await?.parts)
-                        } else {
-                            i64::from(textbird_sms::analyze(text).parts)
-                        };
-                        text_parts[t] = Some(n);
-                        n
-                    }
+                let n_parts = if let Some(n) = text_parts[t] {
+                    n
+                } else {
+                    let (text, render) = &c.texts[t];
+                    let n = if *render {
+                        i64::from(self.render_preview(p, text, &a.data).await?.parts)
+                    } else {
+                        i64::from(textbird_sms::analyze(text).parts)
+                    };
+                    text_parts[t] = Some(n);
+                    n
                 };
                 let cost = self.rates().price_per_part(a.to.digits()).0 * n_parts;
                 recipients += 1;
