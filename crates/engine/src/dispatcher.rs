@@ -409,9 +409,6 @@ impl Queues {
     /// The next message: any of the first queue's before the bulk queue's; `None` once both
     /// are closed and empty.
     async fn next(&mut self) -> Option<Routed> {
-        if let Ok(m) = self.first.try_recv() {
-            return Some(m);
-        }
         tokio::select! {
             biased;
             Some(m) = self.first.recv() => Some(m),
