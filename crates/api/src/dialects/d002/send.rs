@@ -65,8 +65,8 @@ fn recipient(raw: &str) -> String {
     }
 }
 
-/// Sends one message; its native id.
-async fn send(app: &App, p: &Principal, common: &Common, out: Outgoing) -> Result<String, Error> {
+/// Sends one message; its native id and its status when it was accepted.
+async fn send(app: &App, p: &Principal, common: &Common, out: Outgoing) -> Result<(String, String), Error> {
     let req = SendRequest {
         to: vec![recipient(&out.to)],
         from: common.from.clone(),
@@ -79,7 +79,7 @@ async fn send(app: &App, p: &Principal, common: &Common, out: Outgoing) -> Resul
         return Err(Error::invalid("This request was already answered."));
     };
     if let Some(m) = outcome.messages.into_iter().next() {
-        return Ok(m.id);
+        return Ok((m.id, m.status.as_str().to_owned()));
     }
     let detail = outcome.errors.into_iter().next().map_or_else(|| "Nothing was sent.".to_owned(), |e| e.detail);
     Err(Error::invalid(format!("to: {detail}")))
@@ -99,8 +99,11 @@ async fn try_one(app: &App, req: Request) -> Result<Value, Error> {
         external_id: integer(&body, "external_id")?,
     };
     let common = common(app, &p, &body).await?;
-    let id = send(app, &p, &common, out).await?;
-    let (message, _) = app.message(&p, &id).await?;
+    let (id, accepted) = send(app, &p, &common, out).await?;
+    let (mut message, _) = app.message(&p, &id).await?;
+    // The answer tells what was accepted, as the document's example does, even when the
+    // message has already left by the time it is read back.
+    message.status = accepted;
     view(app, &p, Item::Sent(Box::new(message))).await
 }
 
@@ -145,7 +148,7 @@ async fn send_list(app: &App, req: Request, one_body: bool) -> Result<Value, Err
     let mut sent: Vec<Option<String>> = Vec::with_capacity(list.len());
     for value in list {
         let outcome = match item(value, shared_body.as_deref()) {
-            Ok(out) => send(app, &p, &common, out).await,
+            Ok(out) => send(app, &p, &common, out).await.map(|(id, _)| id),
             Err(e) => Err(e),
         };
         if let Err(e) = &outcome {
