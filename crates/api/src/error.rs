@@ -103,6 +103,15 @@ impl From<AppError> for Problem {
                 Some(format!("This request costs {needed}; the balance is {available}. Nothing was sent.")),
             ),
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", Some(m)),
+            AppError::SpendCapReached { cap, spent } => Problem::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "spend-cap-reached",
+                "Daily spend cap reached",
+                Some(format!(
+                    "This account may spend {cap} a day and has spent {spent} today; this request would pass the cap. \
+                     Nothing was sent or charged."
+                )),
+            ),
             e @ AppError::IdempotencyMismatch => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",

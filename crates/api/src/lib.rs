@@ -47,6 +47,7 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_mins(10);
         (name = "senders", description = "Registered senders and sender lists"),
         (name = "content", description = "Templates, word spinners, links and link lists, triggers, short links and clicks"),
         (name = "broadcasts", description = "Broadcasts: one message to a whole audience, estimated first"),
+        (name = "verifications", description = "One-time passwords (verifications) and the simulated handset view"),
     )
 )]
 struct ApiDoc;

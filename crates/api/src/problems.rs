@@ -169,6 +169,48 @@ pub static CATALOGUE: &[ProblemType] = &[
         "An unexpected error on the server. Its details are in the server's log, never in the answer.",
         "Retry later; if it persists, report it to the operator with the time of the request."
     ),
+    problem!(
+        "verification-send-limit",
+        429,
+        "Too many codes sent",
+        "This number was sent the most verification codes allowed in the window (5 per 10 minutes unless the operator says otherwise). Nothing was sent or charged.",
+        "Wait for the number of seconds in `Retry-After`; meanwhile the code already sent stays valid."
+    ),
+    problem!(
+        "verification-locked",
+        429,
+        "Verification locked",
+        "The verification's checks are used up (`max_attempts_reached`); no code is accepted for it any more.",
+        "Start a new verification (after the number's send limit allows one)."
+    ),
+    problem!(
+        "verification-client-limit",
+        429,
+        "Too many verification requests",
+        "The client address made the most verification requests allowed in an hour. Nothing was sent or charged.",
+        "Wait for the number of seconds in `Retry-After`. Limit verification requests per user in your own application."
+    ),
+    problem!(
+        "destination-blocked",
+        403,
+        "Destination blocked",
+        "The fraud guard blocked the destination's number prefix (its first six digits): too many verifications went to it in an hour, or almost none of them were approved, which is what SMS pumping looks like. Nothing was sent or charged.",
+        "Wait until the time in `detail`, or ask the operator to put the prefix on the safe list if the traffic is genuine."
+    ),
+    problem!(
+        "spend-cap-reached",
+        402,
+        "Daily spend cap reached",
+        "The account's messages of the day (UTC) already cost what its daily spend cap allows, or this request would pass it. Nothing was sent or charged.",
+        "Wait for the next UTC day, send less, or ask the operator to raise `[fraud] daily_spend_cap`."
+    ),
+    problem!(
+        "country-not-allowed",
+        403,
+        "Country not allowed",
+        "The destination is in a country this account may not send to. Nothing was sent or charged.",
+        "Ask the operator to allow the country, or send only to the allowed ones."
+    ),
 ];
 
 /// Codes a send puts in `errors[].code` for a recipient it did not send to.
@@ -192,6 +234,11 @@ pub static RECIPIENT_CODES: &[CodeEntry] = &[
         code: "unsubscribed",
         meaning: "The number is on one of the unsubscribe lists the send consulted; `detail` names the list.",
         fix: "Remove the number from that list if it was added by mistake, or send without consulting it.",
+    },
+    CodeEntry {
+        code: "country_not_allowed",
+        meaning: "The number is in a country the account may not send to (`[fraud] allowed_countries`).",
+        fix: "Ask the operator to allow the country, or leave the number out.",
     },
 ];
 

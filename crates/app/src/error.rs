@@ -25,6 +25,9 @@ pub enum AppError {
     InsufficientBalance { needed: String, available: String },
     #[error("{0}")]
     Conflict(String),
+    /// The account's daily spend cap would be passed.
+    #[error("daily spend cap reached: {spent} of {cap} spent today")]
+    SpendCapReached { cap: String, spent: String },
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
     #[error("a request with this Idempotency-Key is still in progress")]

@@ -12,6 +12,7 @@ mod clicks;
 mod content;
 mod counts;
 mod error;
+mod fraud;
 mod idempotency;
 mod imports;
 mod inbound;
@@ -28,6 +29,7 @@ mod secrets;
 mod send;
 pub mod template;
 mod triggers;
+mod verifications;
 mod webhooks;
 
 use std::sync::Arc;
@@ -49,6 +51,7 @@ pub use content::{
     ContentPage, ContentQuery, LinkInput, LinkListAddition, LinkListWithLinks, MAX_IMPORT_BYTES, MAX_LIST_LINKS,
 };
 pub use error::{AppError, FieldError};
+pub use fraud::{FraudChange, FraudSettingsView};
 pub use idempotency::{IdempotencyKey, Replay};
 pub use imports::{Mapping, Preview as FilePreview, neutralise};
 pub use inbound::InjectInbound;
@@ -62,12 +65,16 @@ pub use rates::{RELOAD_INTERVAL as RATES_RELOAD_INTERVAL, RateTable, parse_rates
 pub use recipient::Recipient;
 pub use render::{CODE_LEN, Preview};
 pub use send::{RecipientError, SendOutcome, SendRequest, SendResult, SentMessage};
+pub use textbird_engine::HandsetMessage;
 pub use textbird_store::{
     Account, Alias, Attempt, Contact, ContactGroup, Counted, Delivery, FieldDef, FieldType, Inbound, Link, LinkList,
     LinkReport, List, ListFilter, ListKind, Member, Message, MessageEvent, Notice, OptOut, OwnedNumber, Page,
     SenderList, SenderRecord, Spinner, Template, Trigger, Webhook,
 };
 pub use textbird_store::{Broadcast, Campaign, StatusCount};
+pub use verifications::{
+    CheckAnswer, CheckRequest, VerificationError, VerificationList, VerificationRequest, VerificationView,
+};
 pub use webhooks::{EVENT_TYPES, WEBHOOK_FORMATS, WebhookChange, WebhookCreated};
 /// Everything a use case needs, shared by every front end of one node.
 #[derive(Clone)]
@@ -87,6 +94,13 @@ struct Inner {
     login_checks: logins::Running,
     /// Imports running at once on this node.
     imports: tokio::sync::Semaphore,
+    /// The simulated carrier's phones, when the node runs the simulator.
+    handsets: std::sync::OnceLock<textbird_engine::Handsets>,
+    /// How far the verification clock runs ahead (testing only, `[verifications] test_clock`).
+    clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// Verification requests to one destination prefix are decided one at a time on a node, so
+    /// concurrent requests cannot all pass a limit at once.
+    verify_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -111,6 +125,9 @@ impl App {
                 minute_windows: auth::MinuteWindows::default(),
                 login_checks: logins::Running::default(),
                 imports,
+                handsets: std::sync::OnceLock::new(),
+                clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
+                verify_locks: (0..verifications::LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             }),
         })
     }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use textbird_store::{AcceptBatch, AcceptOutcome, Lane, ListKind, NewMessage};
 use textbird_types::{Money, Msisdn, Sender, Status, new_id, now_millis, parse_rfc3339_millis};
 
+use crate::fraud::country_allowed;
 use crate::idempotency::{IdempotencyKey, Replay};
 use crate::{App, AppError, FieldError, Principal, Recipient};
 
@@ -68,13 +69,21 @@ pub struct SentMessage {
     pub created_at: i64,
 }
 
+/// A secret kept out of a send's stored text: the text holds `mask` where the carrier gets
+/// `secret`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reveal {
+    pub mask: String,
+    pub secret: String,
+}
+
 /// A recipient that was not sent to, and why.
 #[derive(Debug, Clone)]
 pub struct RecipientError {
     pub index: usize,
     pub to: String,
     /// Position among the recipients: `to` first, then the lists' members in order.
-    /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`.
+    /// `invalid_number`, `duplicate`, `opted_out`, `unsubscribed`, `country_not_allowed`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -159,6 +168,18 @@ impl App {
         p: &Principal,
         req: SendRequest,
         idempotency: Option<(&IdempotencyKey, Render<'_>)>,
+    ) -> Result<SendResult, AppError> {
+        self.send_with(p, req, idempotency, None).await
+    }
+
+    /// A send whose stored text is masked: `reveal` says what stands in for the secret in the
+    /// text and what the carrier gets instead (a verification code).
+    pub(crate) async fn send_with(
+        &self,
+        p: &Principal,
+        req: SendRequest,
+        idempotency: Option<(&IdempotencyKey, Render<'_>)>,
+        reveal: Option<&Reveal>,
     ) -> Result<SendResult, AppError> {
         let settings = &self.settings().messages;
         let now = now_millis();
@@ -315,7 +336,19 @@ impl App {
             smpp_receipt: req.smpp_receipt,
             smpp_ref: req.smpp_multi.then(|| batch_id.clone()),
         };
-        let (rows, sent, total) = self.compose(p, &composition, valid).await?;
+        let (mut rows, sent, total) = self.compose(p, &composition, valid).await?;
+        if let Err(e) = self.check_spend_cap(p, total).await {
+            if render {
+                self.store().delete_short_links(&p.account_id, &batch_id).await?;
+            }
+            return Err(e);
+        }
+        if let Some(r) = reveal {
+            for row in &mut rows {
+                let plain = row.body.replacen(&r.mask, &r.secret, 1);
+                row.masked = Some(self.store().mask(&row.id, plain));
+            }
+        }
         let outcome = SendOutcome { batch_id, messages: sent, errors, total_price: total };
         let record = idempotency.map(|(key, render)| {
             let (status, response) = render(&outcome);
@@ -327,7 +360,7 @@ impl App {
             debit: total.0,
             messages: rows,
             idempotency: record,
-            lane: Lane::Transactional,
+            lane: if reveal.is_some() { Lane::Verification } else { Lane::Transactional },
             progress: None,
         };
         let batch_id = outcome.batch_id.clone();
@@ -349,8 +382,9 @@ impl App {
         }
     }
 
-    /// Removes from `valid` the recipients who opted out of their sender or are on one of the
-    /// unsubscribe lists consulted (`None`: every enabled one), recording each in `errors`.
+    /// Removes from `valid` the recipients in a country the account may not send to, who
+    /// opted out of their sender or are on one of the unsubscribe lists consulted (`None`:
+    /// every enabled one), recording each in `errors`.
     pub(crate) async fn screen(
         &self,
         p: &Principal,
@@ -358,6 +392,22 @@ impl App {
         unsubscribe_list_ids: Option<&[String]>,
         errors: &mut Vec<RecipientError>,
     ) -> Result<(), AppError> {
+        let allowed = self.allowed_countries(p).await?;
+        if !allowed.is_empty() {
+            valid.retain(|a| {
+                let keep = country_allowed(&allowed, &a.to);
+                if !keep {
+                    let country = a.to.country().unwrap_or_else(|| "this number's country".into());
+                    errors.push(RecipientError {
+                        index: a.index,
+                        to: a.to.as_str().to_owned(),
+                        code: "country_not_allowed",
+                        detail: format!("this account may not send to {country}"),
+                    });
+                }
+                keep
+            });
+        }
         if valid.is_empty() {
             return Ok(());
         }
@@ -447,6 +497,7 @@ impl App {
                 trigger_delay_ms: c.trigger.as_ref().map(|(_, delay)| *delay),
                 smpp_receipt: c.smpp_receipt,
                 smpp_ref: c.smpp_ref.clone(),
+                masked: None,
             });
             sent.push(SentMessage {
                 id,

@@ -8,7 +8,7 @@ use crate::messages::{next_cursor, page};
 use crate::{App, AppError, FieldError, Principal};
 
 /// Every event type an endpoint can subscribe to (`*` means all).
-pub const EVENT_TYPES: [&str; 20] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "message.queued",
     "message.scheduled",
     "message.submitted",
@@ -28,6 +28,11 @@ pub const EVENT_TYPES: [&str; 20] = [
     "broadcast.completed",
     "broadcast.resumed",
     "broadcast.canceled",
+    "verification.approved",
+    "verification.expired",
+    "verification.canceled",
+    "verification.max_attempts_reached",
+    "verification.blocked",
     "*",
 ];
 /// The shapes an endpoint's deliveries can be posted in, with the event types each can show

@@ -6,9 +6,11 @@
 mod imports;
 mod secret;
 mod security;
+mod verifications;
 
 pub use imports::ImportSettings;
 pub use security::{LoginSettings, SecretSettings, parse_network};
+pub use verifications::{FraudSettings, VerificationSettings};
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,8 @@ pub struct Settings {
     pub links: LinkSettings,
     pub logins: LoginSettings,
     pub secrets: SecretSettings,
+    pub verifications: VerificationSettings,
+    pub fraud: FraudSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

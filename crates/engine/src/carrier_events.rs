@@ -162,6 +162,7 @@ async fn receive(
             trigger_delay_ms: None,
             smpp_receipt: false,
             smpp_ref: None,
+            masked: None,
             created_at: now,
         };
         store

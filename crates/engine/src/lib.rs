@@ -7,6 +7,7 @@
 mod carrier_events;
 mod connector;
 mod dispatcher;
+mod handsets;
 pub mod keywords;
 mod maintenance;
 mod router;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use carrier_events::{CarrierEvent, Durable};
 pub use connector::{Connector, Retry, SubmitOutcome};
+pub use handsets::{HandsetMessage, Handsets};
 pub use router::Router;
 pub use simulator::Simulator;
 pub use throttle::TokenBucket;
@@ -49,6 +51,7 @@ pub struct Engine {
     dispatcher: JoinHandle<()>,
     others: Vec<JoinHandle<()>>,
     sink: status_sink::StatusSink,
+    handsets: Handsets,
 }
 
 /// Errors that keep the engine from starting.
@@ -72,16 +75,20 @@ impl Engine {
         let (links_stop, links_stop_rx) = watch::channel(false);
         let mut links = Vec::new();
         let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
+        let handsets = Handsets::default();
         for c in &settings.connectors {
             match c.kind {
                 ConnectorKind::Simulator => {
-                    let sim = Arc::new(Simulator::new(
-                        c.name.clone(),
-                        c.window as usize,
-                        c.tps,
-                        settings.simulator.clone(),
-                        events_tx.clone(),
-                    ));
+                    let sim = Arc::new(
+                        Simulator::new(
+                            c.name.clone(),
+                            c.window as usize,
+                            c.tps,
+                            settings.simulator.clone(),
+                            events_tx.clone(),
+                        )
+                        .with_handsets(handsets.clone()),
+                    );
                     tokio::spawn(sim.clone().recover(store.clone()));
                     connectors.push(sim);
                 }
@@ -109,12 +116,17 @@ impl Engine {
             webhook_deliverer::spawn(store.clone(), &settings.webhooks, formats, stop_rx.clone()),
             tokio::spawn(maintenance::run(store, settings.messages.clone(), stop_rx)),
         ];
-        Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink })
+        Ok(Engine { events: events_tx, stop, links_stop, links, dispatcher, others, sink, handsets })
     }
 
     /// Where connectors (and the simulator's inbound injection) report to.
     pub fn carrier_events(&self) -> mpsc::Sender<CarrierEvent> {
         self.events.clone()
+    }
+
+    /// What the simulated carrier's recipients' phones show.
+    pub fn handsets(&self) -> Handsets {
+        self.handsets.clone()
     }
 
     /// Stops claiming new work, lets submissions in flight finish (up to `grace`), records

@@ -26,6 +26,7 @@ pub struct Simulator {
     settings: SimulatorSettings,
     next_id: AtomicU64,
     reports: mpsc::Sender<(Instant, CarrierEvent)>,
+    handsets: Option<crate::Handsets>,
 }
 
 impl Simulator {
@@ -40,7 +41,13 @@ impl Simulator {
         let (reports, rx) = mpsc::channel(PENDING_REPORTS);
         tokio::spawn(report_when_due(rx, events));
         let seed = now_millis().unsigned_abs() << 20;
-        Self { name, window, tps, settings, next_id: AtomicU64::new(seed), reports }
+        Self { name, window, tps, settings, next_id: AtomicU64::new(seed), reports, handsets: None }
+    }
+
+    /// Shows what this simulator delivers on the recipients' simulated phones.
+    pub fn with_handsets(mut self, handsets: crate::Handsets) -> Self {
+        self.handsets = Some(handsets);
+        self
     }
 
     fn draw(&self) -> Status {
@@ -173,6 +180,18 @@ impl Connector for Simulator {
         }
         let carrier_id = format!("{:x}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let report = self.report(item.id.clone(), carrier_id.clone(), outcome);
+        if outcome == Status::Delivered
+            && let Some(handsets) = &self.handsets
+        {
+            handsets.deliver(crate::HandsetMessage {
+                message_id: item.id.clone(),
+                account_id: item.account_id.clone(),
+                from: item.sender.clone(),
+                to: item.to.clone(),
+                body: item.body.clone(),
+                received_at: now_millis() + self.settings.delivery_delay_ms as i64,
+            });
+        }
         let due = Instant::now() + Duration::from_millis(self.settings.delivery_delay_ms);
         // A full report queue only delays the report; the submission itself succeeded.
         let _ = self.reports.send((due, report)).await;

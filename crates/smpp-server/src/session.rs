@@ -531,7 +531,7 @@ fn request_for(sm: &ShortMessage, to: Vec<String>) -> Result<SendRequest, u32> {
 fn recipient_status(code: &str) -> u32 {
     match code {
         "opted_out" => status::OPTED_OUT,
-        "invalid_number" | "duplicate" => status::INVDSTADR,
+        "invalid_number" | "duplicate" | "country_not_allowed" => status::INVDSTADR,
         _ => status::SUBMITFAIL,
     }
 }
@@ -548,7 +548,7 @@ fn send_failure(e: &AppError) -> u32 {
             Some(("validity_period", _)) => status::INVEXPIRY,
             _ => status::SUBMITFAIL,
         },
-        AppError::InsufficientBalance { .. } => status::NO_CREDIT,
+        AppError::InsufficientBalance { .. } | AppError::SpendCapReached { .. } => status::NO_CREDIT,
         AppError::RateLimited(_) => status::THROTTLED,
         AppError::NotFound(_) => status::INVMSGID,
         e => {

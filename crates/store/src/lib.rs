@@ -25,6 +25,7 @@ mod error;
 mod handoff;
 mod health;
 mod lists;
+mod masked;
 mod model;
 mod opt_out_cache;
 mod outbox_api;
@@ -35,6 +36,8 @@ mod sealed;
 mod security_api;
 mod signals;
 mod sqlite;
+mod verification_model;
+mod verifications_api;
 mod webhook_cache;
 
 use std::path::Path;
@@ -53,6 +56,9 @@ pub use postgres::PostgresStore;
 pub use sealed::{KEY_LEN, Keyring, SealError, Sealed};
 pub use signals::{Notice, Signals};
 pub use sqlite::SqliteStore;
+pub use verification_model::{
+    AccountFraudSettings, CheckOutcome, PrefixBlock, SendKey, Verification, VerificationSend,
+};
 
 /// The one storage handle front ends and workers hold. Each backend is a variant, so callers
 /// carry no type parameters.
@@ -232,7 +238,9 @@ impl Store {
     }
     /// Promotes due scheduled messages and leases up to `limit` due messages to `owner`.
     pub async fn claim_due(&self, claim: Claim) -> Result<Vec<DispatchItem>, StoreError> {
-        delegate!(self, s => s.writer().claim_due(claim).await)
+        let mut items = delegate!(self, s => s.writer().claim_due(claim).await)?;
+        self.reveal(&mut items).await?;
+        Ok(items)
     }
     /// Cancels a scheduled message of `account_id`; false when there is none to cancel.
     pub async fn cancel(&self, account_id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {

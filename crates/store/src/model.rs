@@ -117,6 +117,17 @@ pub struct NewMessage {
     /// The id an SMPP customer knows the message by when it is not its own (every message
     /// of one `submit_multi` shares that submission's id).
     pub smpp_ref: Option<String>,
+    /// When `body` is masked (a verification's code shown as `******`): the real text, which
+    /// only the carrier gets. Stored sealed, in the accept's transaction.
+    pub masked: Option<Masked>,
+}
+
+/// The real text of a message stored masked, in the clear (for a hand-off at accept) and
+/// sealed (stored).
+#[derive(Debug, Clone)]
+pub struct Masked {
+    pub plain: String,
+    pub sealed: String,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +349,9 @@ pub struct DispatchItem {
     /// Whether it travels in the bulk lane (a broadcast's): a connector takes every waiting
     /// message of the other lanes before it.
     pub bulk: bool,
+    /// Whether its stored body is masked (the verification lane's): the claim gives it its
+    /// real text.
+    pub masked: bool,
 }
 
 #[derive(Debug, Clone)]

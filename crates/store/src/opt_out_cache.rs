@@ -1,6 +1,6 @@
 //! What every send consults, per recently active account, held in memory: its opt-outs, and
-//! its disabled senders and enabled unsubscribe lists. A database round trip per request
-//! was the largest single cost of accepting a message. Writes through this process update
+//! its disabled senders, enabled unsubscribe lists and fraud settings. A database round trip
+//! per request was the largest single cost of accepting a message. Writes through this process update
 //! the cache at once; a short lifetime (and, on PostgreSQL, a change notice) bounds how stale
 //! it can be after a change made elsewhere (another process or node).
 
@@ -27,6 +27,8 @@ pub(crate) type OptOutCache = AccountCache<Entries>;
 pub(crate) struct SendFacts {
     pub(crate) disabled_senders: HashSet<String>,
     pub(crate) unsubscribe_lists: Vec<(String, String)>,
+    /// The account's own allowed countries and daily spend cap.
+    pub(crate) fraud: crate::AccountFraudSettings,
 }
 
 /// A loaded value and when it was loaded.

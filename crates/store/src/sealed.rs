@@ -31,6 +31,8 @@ pub enum Sealed {
     WebhookPreviousSecret,
     CallbackSecret,
     ConnectorPassword,
+    /// The real text of a message stored masked (a verification code's SMS), and the code.
+    MessageText,
 }
 
 impl Sealed {
@@ -40,6 +42,7 @@ impl Sealed {
             Sealed::WebhookPreviousSecret => b"webhook.previous_secret",
             Sealed::CallbackSecret => b"account.callback_secret",
             Sealed::ConnectorPassword => b"connector.password",
+            Sealed::MessageText => b"message.text",
         }
     }
 }
@@ -60,12 +63,15 @@ pub enum SealError {
 struct SealKey {
     id: String,
     cipher: ChaCha20Poly1305,
+    /// A key for keyed hashes, derived from this one.
+    mac: [u8; 32],
 }
 
 impl SealKey {
     fn new(bytes: &[u8; KEY_LEN]) -> Self {
         let id = hex::encode(&Sha256::digest([b"textbird secrets key ".as_slice(), bytes].concat())[..4]);
-        Self { id, cipher: ChaCha20Poly1305::new(&Key::from(*bytes)) }
+        let mac = Sha256::digest([b"textbird mac key ".as_slice(), bytes].concat()).into();
+        Self { id, cipher: ChaCha20Poly1305::new(&Key::from(*bytes)), mac }
     }
 }
 
@@ -105,6 +111,11 @@ impl Keyring {
     /// A new random key, in base64.
     pub fn generate_key() -> String {
         STANDARD.encode(ChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
+    /// A key for keyed hashes (such as verification codes), derived from the current key.
+    pub fn mac_key(&self) -> Option<[u8; 32]> {
+        self.current.as_ref().map(|k| k.mac)
     }
 
     /// The id of the key new values are sealed with.

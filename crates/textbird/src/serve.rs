@@ -58,6 +58,7 @@ pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let formats = textbird_api::webhook_formats().into_iter().collect();
     let engine = Engine::start(store.clone(), &settings, node_id, formats)?;
     let app = App::new(store.clone(), settings.clone(), Some(engine.carrier_events())).await.map_err(describe)?;
+    app.attach_handsets(engine.handsets());
     first_start(&app).await?;
 
     let rates_app = app.clone();

@@ -163,6 +163,10 @@ pub(crate) fn app_error(e: &AppError, rename: &dyn Fn(&str) -> String) -> (Statu
             format!("Insufficient balance: this costs {needed}, the balance is {available}. Nothing was sent."),
         ),
         AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+        AppError::SpendCapReached { cap, spent } => (
+            StatusCode::PAYMENT_REQUIRED,
+            format!("Daily spend cap reached: {spent} of {cap} spent today. Nothing was sent."),
+        ),
         AppError::IdempotencyMismatch | AppError::IdempotencyInFlight => (StatusCode::CONFLICT, e.to_string()),
         AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized.".into()),
         AppError::Forbidden => (StatusCode::FORBIDDEN, "Forbidden.".into()),

@@ -1,6 +1,7 @@
 //! The native `/v1` routes, one file per resource.
 
 mod account;
+mod account_settings;
 mod broadcasts;
 mod campaigns;
 mod content;
@@ -11,6 +12,7 @@ mod messages;
 mod people;
 pub(crate) mod system;
 mod unsubscribes;
+mod verifications;
 mod webhooks;
 
 use serde::Serialize;
@@ -33,6 +35,8 @@ pub(crate) fn v1(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .merge(links::router())
         .merge(broadcasts::router())
         .merge(campaigns::router())
+        .merge(verifications::router())
+        .merge(account_settings::router())
 }
 
 pub(crate) struct SecurityAddon;

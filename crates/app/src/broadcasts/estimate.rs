@@ -51,6 +51,7 @@ impl App {
             for e in &errors {
                 match e.code {
                     "opted_out" => skipped.opted_out += 1,
+                    "country_not_allowed" => skipped.invalid += 1,
                     _ => skipped.unsubscribed += 1,
                 }
             }

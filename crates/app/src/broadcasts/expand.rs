@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use textbird_store::{AcceptBatch, AcceptOutcome, Broadcast, BroadcastProgress, Lane, Segment};
-use textbird_types::{Status, now_millis, parse_country};
+use textbird_types::{Money, Status, now_millis, parse_country};
 
 use super::audience::{Read, Walk};
 use super::local_time::{self, Quiet};
@@ -164,6 +164,8 @@ impl App {
         for e in errors {
             match e.code {
                 "opted_out" => progress.skipped_opted_out += 1,
+                // A country the account may not send to is not a number it can reach.
+                "country_not_allowed" => progress.skipped_invalid += 1,
                 _ => progress.skipped_unsubscribed += 1,
             }
             progress.skipped_numbers.push(e.to);
@@ -273,6 +275,14 @@ impl App {
             lane: Lane::Bulk,
             progress: Some(progress),
         };
+        match self.check_spend_cap(&p, Money(total)).await {
+            Ok(()) => {}
+            Err(AppError::SpendCapReached { .. }) => {
+                self.pause_for(b, "spend_cap_reached").await?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
         match self.store().accept(batch).await? {
             AcceptOutcome::Stored => {}
             AcceptOutcome::InsufficientBalance => {

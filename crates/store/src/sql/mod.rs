@@ -22,6 +22,7 @@ mod outbox;
 mod people;
 mod rows;
 mod security;
+mod verifications;
 mod webhooks;
 mod writer;
 
@@ -106,7 +107,7 @@ impl SqlStore {
         Ok(())
     }
 
-    /// The account's disabled senders and enabled unsubscribe lists, cached.
+    /// The account's disabled senders, enabled unsubscribe lists and fraud settings, cached.
     pub(crate) async fn send_facts(&self, account_id: &str) -> Result<Arc<SendFacts>, StoreError> {
         if let Some(facts) = self.facts.get(account_id) {
             return Ok(facts);
@@ -123,7 +124,8 @@ impl SqlStore {
                 .bind(account_id)
                 .fetch_all(&self.pool)
                 .await?;
-        let facts = Arc::new(SendFacts { disabled_senders, unsubscribe_lists });
+        let fraud = self.load_fraud_settings(account_id).await?;
+        let facts = Arc::new(SendFacts { disabled_senders, unsubscribe_lists, fraud });
         self.facts.put(account_id, facts.clone(), generation);
         Ok(facts)
     }

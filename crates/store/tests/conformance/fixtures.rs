@@ -58,6 +58,7 @@ pub fn message(account_id: &str, to: &str, price: i64) -> NewMessage {
         trigger_delay_ms: None,
         smpp_receipt: false,
         smpp_ref: None,
+        masked: None,
         created_at: T0,
     }
 }

@@ -88,6 +88,12 @@ impl Msisdn {
         self.0
     }
 
+    /// The ISO 3166 alpha-2 country the number belongs to (`NL`), when the metadata knows it.
+    pub fn country(&self) -> Option<String> {
+        let number = phonenumber::parse(None, &self.0).ok()?;
+        number.country().id().map(|id| id.as_ref().to_owned())
+    }
+
     /// Masks all but the country prefix and last two digits, for logs.
     pub fn masked(&self) -> String {
         let d = self.digits();

@@ -125,6 +125,15 @@ pub(super) async fn accept_many(
         });
         qb.build().execute(&mut *c).await?;
     }
+    let secrets: Vec<(&str, &str)> =
+        messages.iter().filter_map(|(m, _)| Some((m.id.as_str(), m.masked.as_ref()?.sealed.as_str()))).collect();
+    for chunk in secrets.chunks(ROWS_PER_STATEMENT) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("INSERT INTO message_secrets (message_id, sealed) ");
+        qb.push_values(chunk, |mut q, (id, sealed)| {
+            q.push_bind(*id).push_bind(*sealed);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
     for ((m, _), lease) in rows {
         let event_type = m.status.event_type();
         fan.events.push((m.id.clone(), m.status.as_str(), None, m.created_at));
@@ -159,7 +168,8 @@ fn dispatch_item(m: &NewMessage, lease_until: i64) -> DispatchItem {
         account_id: m.account_id.clone(),
         to: m.to.clone(),
         sender: m.sender.clone(),
-        body: m.body.clone(),
+        // The carrier gets the real text of a masked message.
+        body: m.masked.as_ref().map_or(&m.body, |x| &x.plain).clone(),
         encoding: m.encoding.clone(),
         parts: m.parts,
         valid_until: m.valid_until,
@@ -169,6 +179,8 @@ fn dispatch_item(m: &NewMessage, lease_until: i64) -> DispatchItem {
         lease_until,
         // Bulk messages are never handed over at accept.
         bulk: false,
+        // The real text is already in `body`.
+        masked: false,
     }
 }
 

@@ -301,6 +301,7 @@ pub(super) async fn claim_due(
             due_at: r.get(10),
             lease_until: claim.lease_until,
             bulk: r.get::<i32, _>(11) == crate::model::Lane::Bulk as i32,
+            masked: r.get::<i32, _>(11) == crate::model::Lane::Verification as i32,
         })
         .collect())
 }
