@@ -49,11 +49,7 @@ impl App {
         let account = self.store().account_fraud_settings(&p.account_id).await?;
         let operator_allowed_countries = self.settings().fraud.allowed_countries.clone();
         let operator_daily_spend_cap = self.operator_spend_cap()?;
-        let allowed_countries = account.allowed_countries.clone().unwrap_or_else(|| operator_allowed_countries.clone());
-        let daily_spend_cap = match (operator_daily_spend_cap, account.daily_spend_cap) {
-            (Some(o), Some(a)) => Some(Money(o.0.min(a))),
-            (o, a) => o.or(a.map(Money)),
-        };
+        let (allowed_countries, daily_spend_cap) = self.in_force(&account)?;
         Ok(FraudSettingsView {
             allowed_countries,
             daily_spend_cap,
@@ -114,21 +110,27 @@ impl App {
         self.account_settings(p).await
     }
 
+    /// The countries the account may send to and its daily spend cap: its own settings where
+    /// it has them (the cap: the lower of its own and the operator's), else the operator's.
+    fn in_force(&self, account: &AccountFraudSettings) -> Result<(Vec<String>, Option<Money>), AppError> {
+        let countries =
+            account.allowed_countries.clone().unwrap_or_else(|| self.settings().fraud.allowed_countries.clone());
+        let cap = match (self.operator_spend_cap()?, account.daily_spend_cap) {
+            (Some(o), Some(a)) => Some(Money(o.0.min(a))),
+            (o, a) => o.or(a.map(Money)),
+        };
+        Ok((countries, cap))
+    }
+
     /// The countries the account may send to now (empty: every country).
     pub(crate) async fn allowed_countries(&self, p: &Principal) -> Result<Vec<String>, AppError> {
-        let account = self.store().account_fraud_settings(&p.account_id).await?;
-        Ok(account.allowed_countries.unwrap_or_else(|| self.settings().fraud.allowed_countries.clone()))
+        Ok(self.in_force(&self.store().account_fraud_settings(&p.account_id).await?)?.0)
     }
 
     /// Refuses a send that would take the account past its daily spend cap (UTC day).
     pub(crate) async fn check_spend_cap(&self, p: &Principal, cost: Money) -> Result<(), AppError> {
-        let operator = self.operator_spend_cap()?;
-        let account = self.store().account_fraud_settings(&p.account_id).await?.daily_spend_cap;
-        let cap = match (operator, account) {
-            (Some(o), Some(a)) => Money(o.0.min(a)),
-            (Some(o), None) => o,
-            (None, Some(a)) => Money(a),
-            (None, None) => return Ok(()),
+        let Some(cap) = self.in_force(&self.store().account_fraud_settings(&p.account_id).await?)?.1 else {
+            return Ok(());
         };
         let today = now_millis().div_euclid(DAY_MS) * DAY_MS;
         let spent = Money(self.store().spent_since(&p.account_id, today).await?);

@@ -13,6 +13,17 @@ use crate::verification_model::{
     AccountFraudSettings, CheckOutcome, PrefixBlock, SendKey, Verification, VerificationSend,
 };
 
+/// The account's verification `id`, read through `e` (the pool, or a write transaction).
+async fn by_id<'e, E: sqlx::Executor<'e, Database = Db>>(
+    e: E,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<Verification>, StoreError> {
+    let sql = format!("SELECT {} FROM verifications WHERE account_id = $1 AND id = $2", Verification::COLUMNS);
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(id).fetch_optional(e).await?;
+    Ok(row.as_ref().map(verification))
+}
+
 fn verification(r: &DbRow) -> Verification {
     Verification {
         id: r.get(0),
@@ -77,9 +88,7 @@ impl super::SqlStore {
     }
 
     pub async fn find_verification(&self, account_id: &str, id: &str) -> Result<Option<Verification>, StoreError> {
-        let sql = format!("SELECT {} FROM verifications WHERE account_id = $1 AND id = $2", Verification::COLUMNS);
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(verification))
+        by_id(&self.pool, account_id, id).await
     }
 
     /// The newest verification of `phone` still pending (whether or not its time ran out).
@@ -212,15 +221,7 @@ impl super::SqlStore {
         now: i64,
     ) -> Result<Option<CheckOutcome>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {} FROM verifications WHERE account_id = $1 AND id = $2", Verification::COLUMNS);
-        let Some(mut v) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(verification)
-        else {
+        let Some(mut v) = by_id(&mut *tx, account_id, id).await? else {
             return Ok(None);
         };
         if v.status != "pending" {
@@ -288,14 +289,7 @@ impl super::SqlStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let sql = format!("SELECT {} FROM verifications WHERE account_id = $1 AND id = $2", Verification::COLUMNS);
-        let v = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(verification);
+        let v = by_id(&mut *tx, account_id, id).await?;
         let mut queued = false;
         if changed > 0
             && let Some(v) = &v
