@@ -10,15 +10,19 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use textbird_store::{SendKey, StoreError, Verification, VerificationSend};
 use textbird_types::{Msisdn, new_id, now_millis, parse_rfc3339_millis};
 
-use crate::fraud::country_allowed;
 use crate::messages::{next_cursor, page};
 use crate::send::Reveal;
 use crate::{App, AppError, FieldError, HandsetMessage, Principal, SendRequest, SendResult};
+
+mod code;
+mod guard;
+
+use code::{new_code, valid_code_format};
+use guard::{client_key, retry_after};
 
 pub const MIN_CODE_LENGTH: u32 = 4;
 pub const MAX_CODE_LENGTH: u32 = 10;
@@ -102,25 +106,6 @@ impl From<StoreError> for VerificationError {
     fn from(e: StoreError) -> Self {
         VerificationError::App(e.into())
     }
-}
-
-fn new_code(length: u32) -> String {
-    // `rand::rng()` is a CSPRNG seeded from the OS; `random_range` draws without modulo bias.
-    (0..length).map(|_| char::from(b'0' + rand::random_range(0..10u8))).collect()
-}
-
-fn valid_code_format(code: &str) -> bool {
-    (MIN_CODE_LENGTH as usize..=MAX_CODE_LENGTH as usize).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn client_key(ip: Option<IpAddr>) -> String {
-    ip.map(|ip| hex::encode(&Sha256::digest(format!("verification client {ip}"))[..16])).unwrap_or_default()
-}
-
-fn retry_after(oldest: Option<i64>, window_ms: i64, now: i64) -> Duration {
-    let at = oldest.unwrap_or(now) + window_ms;
-    Duration::from_millis((at - now).max(1000) as u64)
 }
 
 impl App {
@@ -285,65 +270,6 @@ impl App {
         let v =
             self.store().find_verification(&p.account_id, &v.id).await?.ok_or(AppError::NotFound("verification"))?;
         Ok(self.verification_view(v, now).await?)
-    }
-
-    fn verify_lock(&self, account_id: &str, prefix: &str) -> &tokio::sync::Mutex<()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (account_id, prefix).hash(&mut h);
-        &self.inner.verify_locks[(h.finish() as usize) % LOCK_STRIPES]
-    }
-
-    /// Refuses a destination outside the account's allowed countries (before any charge).
-    async fn check_country(&self, p: &Principal, to: &Msisdn) -> Result<(), VerificationError> {
-        if country_allowed(&self.allowed_countries(p).await?, to) {
-            return Ok(());
-        }
-        Err(VerificationError::CountryNotAllowed { country: to.country().unwrap_or_else(|| "unknown".into()) })
-    }
-
-    /// The fraud guard for one more verification to `prefix`: refused while the prefix is
-    /// blocked; blocked (with a `verification.blocked` webhook) when it is over the hourly
-    /// velocity limit or its verifications are almost never approved. Safe prefixes pass.
-    async fn guard_prefix(&self, p: &Principal, to: &Msisdn, prefix: &str, now: i64) -> Result<(), VerificationError> {
-        let settings = &self.settings().verifications;
-        if settings.safe_prefixes.iter().any(|s| to.digits().starts_with(s.trim_start_matches('+'))) {
-            return Ok(());
-        }
-        if let Some(block) = self.store().prefix_block(&p.account_id, prefix, now).await? {
-            return Err(VerificationError::Blocked { prefix: block.prefix, until: block.blocked_until });
-        }
-        let mut reason = None;
-        if settings.prefix_limit_per_hour > 0 {
-            let (count, _) =
-                self.store().count_verification_sends(&p.account_id, SendKey::Prefix, prefix, now - HOUR_MS).await?;
-            if count >= i64::from(settings.prefix_limit_per_hour) {
-                reason = Some("velocity");
-            }
-        }
-        if reason.is_none() && settings.conversion_window > 0 {
-            // Only verifications old enough to have been answered say anything.
-            let before = now - (settings.send_window_secs * 1000) as i64;
-            let statuses = self
-                .store()
-                .recent_verification_statuses(&p.account_id, &format!("+{prefix}"), before, settings.conversion_window)
-                .await?;
-            if statuses.len() as u32 >= settings.conversion_window {
-                let approved = statuses.iter().filter(|s| *s == "approved").count();
-                if (approved as f64) * 100.0 / (statuses.len() as f64) < settings.min_conversion_percent {
-                    reason = Some("conversion");
-                }
-            }
-        }
-        let Some(reason) = reason else {
-            return Ok(());
-        };
-        let until = now + (settings.prefix_block_secs * 1000) as i64;
-        if self.store().block_prefix(&p.account_id, prefix, reason, now, until).await? {
-            metrics::counter!("textbird_verification_prefix_blocks_total", "reason" => reason).increment(1);
-            tracing::warn!(account = %p.account_id, prefix, reason, "fraud guard blocked a destination prefix");
-        }
-        Err(VerificationError::Blocked { prefix: prefix.to_owned(), until })
     }
 
     /// Sends the code through the ordinary send path; the stored text shows it masked.
@@ -529,59 +455,5 @@ impl App {
             return Ok(hidden("pending"));
         }
         Ok(CheckAnswer { id: Some(v.id), status, valid: false })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Pearson's χ² of the digit counts of `codes` codes of `length` digits, against uniform
-    /// (9 degrees of freedom).
-    fn chi_square_of_codes(codes: usize, length: u32) -> f64 {
-        let mut counts = [0u64; 10];
-        for _ in 0..codes {
-            for b in new_code(length).bytes() {
-                counts[usize::from(b - b'0')] += 1;
-            }
-        }
-        let total: u64 = counts.iter().sum();
-        let expected = total as f64 / 10.0;
-        counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
-    }
-
-    #[test]
-    fn code_digits_are_uniform_over_100_000_digits() {
-        // χ² with 9 degrees of freedom exceeds 21.67 with probability 0.01: a uniform source
-        // fails one run in a hundred, so it gets three; a biased one fails all of them.
-        let runs: Vec<f64> = (0..3).map(|_| chi_square_of_codes(100_000, 6)).collect();
-        assert!(runs.iter().any(|&chi| chi < 21.67), "χ² = {runs:?}: the digits are not uniform (p < 0.01)");
-    }
-
-    /// The benchmark of `docs/BENCHMARKS.md`: `cargo test -p textbird-app --release --lib --
-    /// --ignored --nocapture one_million_codes`.
-    #[test]
-    #[ignore = "a benchmark; run on purpose"]
-    fn one_million_codes() {
-        let started = std::time::Instant::now();
-        let chi = chi_square_of_codes(1_000_000, 6);
-        let took = started.elapsed();
-        println!(
-            "1,000,000 six-digit codes in {took:?} ({:.0} ns per code); χ² = {chi:.2} (9 df; p > 0.01 below 21.67)",
-            took.as_nanos() as f64 / 1e6
-        );
-        assert!(chi < 21.67, "χ² = {chi:.2}");
-    }
-
-    #[test]
-    fn codes_have_the_asked_length_and_only_digits() {
-        for len in MIN_CODE_LENGTH..=MAX_CODE_LENGTH {
-            let code = new_code(len);
-            assert_eq!(code.len(), len as usize);
-            assert!(valid_code_format(&code));
-        }
-        assert!(!valid_code_format("12a4"));
-        assert!(!valid_code_format("123"));
-        assert!(!valid_code_format("12345678901"));
     }
 }
